@@ -1,0 +1,15 @@
+"""Lights Out simulation: a data center's power chain and the cascade through a social video app.
+
+A pure library (no Streamlit): `run(Scenario(...))` → `Timeline`. Seeded and deterministic.
+"""
+
+from .architecture import ArchitectureError, default_architecture, load_architecture, parse_architecture
+from .engine import run
+from .scenario import Scenario, ScenarioError, apply_settings, to_settings
+from .timeline import METRIC_NAMES, METRICS, STATES, Event, Milestone, Timeline, clock
+
+__all__ = [
+    "ArchitectureError", "default_architecture", "load_architecture", "parse_architecture", "run",
+    "Scenario", "ScenarioError", "apply_settings", "to_settings", "METRIC_NAMES", "METRICS", "STATES",
+    "Event", "Milestone", "Timeline", "clock",
+]

@@ -1,0 +1,278 @@
+"""Architecture files (TOML) → a validated networkx DiGraph.
+
+Edges point from the dependent to what it depends on (caller → callee, server → its hall's power).
+Every problem in a file is reported as one precise line (`ArchitectureError`) naming the file, the
+entry and what is allowed, because engineers bring their own files and must be able to fix them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+ARCH_DIR = Path(__file__).parent / "architectures"
+DEFAULT_ARCHITECTURE = ARCH_DIR / "social_video.toml"
+
+KINDS = ("facility", "infrastructure", "datastore", "cache", "queue", "service", "edge", "feature")
+TRAFFIC_KINDS = ("datastore", "cache", "queue", "service", "edge", "feature")
+ROLES = ("utility", "generator", "ats", "ups", "cooling", "pdu")
+SITES = ("primary", "edge")
+DEFAULT_BOOT_MIN = {"infrastructure": 5.0, "datastore": 10.0, "cache": 2.0, "queue": 8.0, "service": 3.0}
+
+_TOP_KEYS = {"name", "description", "hall", "node", "call"}
+_HALL_KEYS = {"id", "label", "ups_load"}
+_NODE_KEYS = {
+    "id", "label", "kind", "role", "hall", "halls", "site", "capacity", "boot_min", "needs", "hit_ratio",
+    "demand", "repeat_session", "events_per_request", "consumes", "description",
+}
+_CALL_KEYS = {"from", "to", "calls", "required", "retry", "timeout_s", "fallback", "cache_miss", "for"}
+
+
+class ArchitectureError(ValueError):
+    """A file cannot be used; the message says where and what is allowed."""
+
+
+def load_architecture(path: str | Path | None = None) -> nx.DiGraph:
+    """Read and validate an architecture file (the default one if path is None)."""
+    p = Path(path) if path is not None else DEFAULT_ARCHITECTURE
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ArchitectureError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ArchitectureError(f"{p}: cannot be read ({exc.__class__.__name__}: {exc})") from None
+    return parse_architecture(text, source=str(p))
+
+
+@lru_cache(maxsize=8)
+def _cached_default() -> nx.DiGraph:
+    return load_architecture(DEFAULT_ARCHITECTURE)
+
+
+def default_architecture() -> nx.DiGraph:
+    """The shipped reference architecture (parsed once). Treat it as read-only."""
+    return _cached_default()
+
+
+def parse_architecture(text: str, source: str = "<architecture>") -> nx.DiGraph:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ArchitectureError(f"{source}: not valid TOML ({exc})") from None
+    return build_graph(data, source)
+
+
+def build_graph(data: dict[str, Any], source: str = "<architecture>") -> nx.DiGraph:
+    def fail(msg: str) -> ArchitectureError:
+        return ArchitectureError(f"{source}: {msg}")
+
+    _unknown_keys(data, _TOP_KEYS, "the top level", fail)
+    g = nx.DiGraph(name=str(data.get("name", "Custom architecture")), description=str(data.get("description", "")))
+
+    halls: dict[str, dict[str, Any]] = {}
+    for i, hall in enumerate(_table_list(data, "hall", fail)):
+        _unknown_keys(hall, _HALL_KEYS, f"hall #{i + 1}", fail)
+        hid = _ident(hall.get("id"), f"hall #{i + 1}: id", fail)
+        if hid in halls:
+            raise fail(f"hall {hid!r} is declared twice")
+        ups_load = _number(hall.get("ups_load", 1.0), f"hall {hid!r}: ups_load", 0.05, 2.0, fail)
+        halls[hid] = {"label": str(hall.get("label", f"Hall {hid}")), "ups_load": ups_load}
+    if not halls:
+        raise fail("declare at least one [[hall]] of the primary site (id = \"A\")")
+    g.graph["halls"] = halls
+
+    nodes = _table_list(data, "node", fail)
+    if not nodes:
+        raise fail("no [[node]] entries")
+    for i, node in enumerate(nodes):
+        _add_node(g, node, i, halls, fail)
+
+    roles = {d.get("role") for _, d in g.nodes(data=True) if d["kind"] == "facility"}
+    for role in ("utility", "ats", "ups", "pdu"):
+        if role not in roles:
+            raise fail(f"the facility needs a node with role = {role!r} (roles: {', '.join(ROLES)})")
+    pdus = {d["hall"]: n for n, d in g.nodes(data=True) if d.get("role") == "pdu"}
+    for hid in halls:
+        if hid not in pdus:
+            raise fail(f"hall {hid!r} has no node with role = \"pdu\" and hall = {hid!r}")
+    g.graph["pdu_of_hall"] = pdus
+    g.graph["facility"] = {d["role"]: n for n, d in g.nodes(data=True) if d.get("role") and d["role"] != "pdu"}
+
+    for i, call in enumerate(_table_list(data, "call", fail)):
+        _add_call(g, call, i, fail)
+
+    features = [n for n, d in g.nodes(data=True) if d["kind"] == "feature"]
+    if not features:
+        raise fail("no node of kind \"feature\": at least one thing users do is needed")
+    for n, d in g.nodes(data=True):
+        consumed = d.get("consumes")
+        if consumed is not None:
+            if consumed not in g or g.nodes[consumed]["kind"] != "queue":
+                raise fail(f"node {n!r}: consumes = {consumed!r} must name a node of kind \"queue\"")
+
+    _add_structural_edges(g)
+    call_graph = nx.DiGraph((u, v) for u, v, k in g.edges(data="kind") if k in ("call", "fallback"))
+    if call_graph.number_of_nodes() and not nx.is_directed_acyclic_graph(call_graph):
+        cycle = " -> ".join(u for u, _ in nx.find_cycle(call_graph))
+        raise fail(f"calls form a cycle ({cycle}); calls must flow one way, from features to backends")
+    needs_graph = nx.DiGraph((u, v) for u, v, k in g.edges(data="kind") if k == "needs")
+    if needs_graph.number_of_nodes() and not nx.is_directed_acyclic_graph(needs_graph):
+        raise fail("needs form a cycle")
+    return g
+
+
+def _add_node(g: nx.DiGraph, node: dict[str, Any], i: int, halls: dict, fail) -> None:
+    where = f"node #{i + 1}"
+    _unknown_keys(node, _NODE_KEYS, where, fail)
+    nid = _ident(node.get("id"), f"{where}: id", fail)
+    where = f"node {nid!r}"
+    if nid in g:
+        raise fail(f"{where} is declared twice")
+    kind = node.get("kind")
+    if kind not in KINDS:
+        raise fail(f"{where}: kind = {kind!r}; use one of: {', '.join(KINDS)}")
+    attrs: dict[str, Any] = {"label": str(node.get("label", nid)), "kind": kind,
+                             "description": str(node.get("description", ""))}
+    if kind == "facility":
+        role = node.get("role")
+        if role not in ROLES:
+            raise fail(f"{where}: role = {role!r}; a facility node needs one of: {', '.join(ROLES)}")
+        attrs["role"] = role
+        if role == "pdu":
+            hall = node.get("hall")
+            if hall not in halls:
+                raise fail(f"{where}: hall = {hall!r} is not a declared [[hall]] ({', '.join(halls)})")
+            attrs["hall"] = hall
+        attrs["site"] = "primary"
+        g.add_node(nid, **attrs)
+        return
+    site = node.get("site", "primary" if kind != "feature" else "users")
+    if kind != "feature" and site not in SITES:
+        raise fail(f"{where}: site = {site!r}; use one of: {', '.join(SITES)}")
+    attrs["site"] = site
+    node_halls = node.get("halls", [])
+    if not isinstance(node_halls, list) or not all(isinstance(h, str) for h in node_halls):
+        raise fail(f"{where}: halls must be a list of hall ids, e.g. [\"A\", \"B\"]")
+    if site == "primary" and kind != "feature":
+        if not node_halls:
+            raise fail(f"{where}: a primary-site node needs halls = [...] (declared: {', '.join(halls)})")
+        for h in node_halls:
+            if h not in halls:
+                raise fail(f"{where}: hall {h!r} is not declared (declared: {', '.join(halls)})")
+    elif node_halls:
+        raise fail(f"{where}: only primary-site nodes run in halls")
+    attrs["halls"] = tuple(node_halls)
+    attrs["boot_min"] = _number(node.get("boot_min", DEFAULT_BOOT_MIN.get(kind, 3.0)),
+                                f"{where}: boot_min", 0.0, 240.0, fail)
+    needs = node.get("needs", [])
+    if not isinstance(needs, list) or not all(isinstance(n, str) for n in needs):
+        raise fail(f"{where}: needs must be a list of node ids")
+    attrs["needs"] = tuple(needs)
+    if kind != "infrastructure" and kind != "feature":
+        attrs["capacity"] = _number(node.get("capacity", 2.5), f"{where}: capacity", 0.05, 1000.0, fail)
+    if kind == "cache":
+        attrs["hit_ratio"] = _number(node.get("hit_ratio", 0.9), f"{where}: hit_ratio", 0.0, 0.999, fail)
+    if kind == "feature":
+        attrs["demand"] = _number(node.get("demand", 1.0), f"{where}: demand", 0.0, 1e9, fail)
+        attrs["repeat_session"] = _number(node.get("repeat_session", 50), f"{where}: repeat_session", 1, 10000, fail)
+        attrs["events_per_request"] = _number(node.get("events_per_request", 0.0),
+                                              f"{where}: events_per_request", 0.0, 1000.0, fail)
+    if "consumes" in node:
+        attrs["consumes"] = str(node["consumes"])
+    g.add_node(nid, **attrs)
+
+
+def _add_call(g: nx.DiGraph, call: dict[str, Any], i: int, fail) -> None:
+    where = f"call #{i + 1}"
+    _unknown_keys(call, _CALL_KEYS, where, fail)
+    src, dst = call.get("from"), call.get("to")
+    for end, value in (("from", src), ("to", dst)):
+        if value not in g:
+            raise fail(f"{where}: {end} = {value!r} is not a declared node")
+        if g.nodes[value]["kind"] not in TRAFFIC_KINDS:
+            raise fail(f"{where}: {end} = {value!r} is a {g.nodes[value]['kind']} node; calls join "
+                       f"{', '.join(TRAFFIC_KINDS)} nodes (use needs = [...] for infrastructure)")
+    where = f"call {src} -> {dst}"
+    if g.has_edge(src, dst):
+        raise fail(f"{where} is declared twice")
+    if g.nodes[dst]["kind"] == "feature":
+        raise fail(f"{where}: nothing may call a feature; features are what users do")
+    fallback = call.get("fallback")
+    if fallback is not None and (fallback not in g or g.nodes[fallback]["kind"] not in TRAFFIC_KINDS):
+        raise fail(f"{where}: fallback = {fallback!r} must name a declared service, datastore or edge node")
+    required = call.get("required", True)
+    for key in ("required", "retry", "cache_miss"):
+        if key in call and not isinstance(call[key], bool):
+            raise fail(f"{where}: {key} must be true or false")
+    features = call.get("for", [])
+    if not isinstance(features, list) or any(f not in g or g.nodes[f]["kind"] != "feature" for f in features):
+        raise fail(f"{where}: for = {features!r} must list feature node ids")
+    if call.get("cache_miss") and g.nodes[src]["kind"] != "cache":
+        raise fail(f"{where}: cache_miss = true only makes sense on a call from a cache node")
+    timeout = call.get("timeout_s")
+    if timeout is not None:
+        timeout = _number(timeout, f"{where}: timeout_s", 0.05, 120.0, fail)
+    g.add_edge(src, dst, kind="call",
+               calls=_number(call.get("calls", 1.0), f"{where}: calls", 0.0, 100.0, fail),
+               required=bool(required), retry=bool(call.get("retry", False)), timeout_s=timeout,
+               fallback=fallback, cache_miss=bool(call.get("cache_miss", False)), features=tuple(features))
+    if fallback is not None and not g.has_edge(src, fallback):
+        g.add_edge(src, fallback, kind="fallback", fallback_for=dst)
+
+
+def _add_structural_edges(g: nx.DiGraph) -> None:
+    """Power and needs edges, so the drawing and blast radius follow the real chain."""
+    fac = g.graph["facility"]
+    pdus = g.graph["pdu_of_hall"]
+    if "ats" in fac:
+        for role in ("utility", "generator"):
+            if role in fac:
+                g.add_edge(fac["ats"], fac[role], kind="power")
+        if "ups" in fac:
+            g.add_edge(fac["ups"], fac["ats"], kind="power")
+    for pdu in pdus.values():
+        if "ups" in fac:
+            g.add_edge(pdu, fac["ups"], kind="power")
+        if "cooling" in fac:
+            g.add_edge(pdu, fac["cooling"], kind="power")
+    if "cooling" in fac and "ats" in fac:
+        g.add_edge(fac["cooling"], fac["ats"], kind="power")
+    for n, d in list(g.nodes(data=True)):
+        for h in d.get("halls", ()):
+            g.add_edge(n, pdus[h], kind="power")
+        for need in d.get("needs", ()):
+            if need not in g:
+                raise ArchitectureError(f"node {n!r}: needs {need!r}, which is not a declared node")
+            if not g.has_edge(n, need):
+                g.add_edge(n, need, kind="needs")
+
+
+def _table_list(data: dict, key: str, fail) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise fail(f"{key} must be written as [[{key}]] tables")
+    return value
+
+
+def _unknown_keys(table: dict, allowed: set[str], where: str, fail) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise fail(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _ident(value: Any, where: str, fail) -> str:
+    if not isinstance(value, str) or not value or not all(c.isalnum() or c in "_-" for c in value):
+        raise fail(f"{where} = {value!r} must be a non-empty name of letters, digits, _ or -")
+    return value
+
+
+def _number(value: Any, where: str, low: float, high: float, fail) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(f"{where} = {value!r} must be a number from {low:g} to {high:g}")
+    if not low <= value <= high:
+        raise fail(f"{where} = {value:g} is out of range ({low:g} to {high:g})")
+    return float(value)
