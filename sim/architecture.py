@@ -20,7 +20,7 @@ DEFAULT_ARCHITECTURE = ARCH_DIR / "social_video.toml"
 KINDS = ("facility", "infrastructure", "datastore", "cache", "queue", "service", "edge", "feature")
 TRAFFIC_KINDS = ("datastore", "cache", "queue", "service", "edge", "feature")
 ROLES = ("utility", "generator", "ats", "ups", "cooling", "pdu")
-SITES = ("primary", "edge")
+SITES = ("primary", "region", "edge")   # only the primary site loses power
 DEFAULT_BOOT_MIN = {"infrastructure": 5.0, "datastore": 10.0, "cache": 2.0, "queue": 8.0, "service": 3.0}
 
 _TOP_KEYS = {"name", "description", "hall", "node", "call"}

@@ -1,40 +1,305 @@
-"""TEMPORARY STUB — replaced by the real SimPy engine. Same signature and result type."""
+"""SimPy wiring: run(scenario) → Timeline.
+
+The facility's processes change power; boot processes bring servers back after power returns;
+a step process (every `step_s`, after any facility change at the same instant) advances the
+traffic model and records metrics, node states and state changes with their causes.
+"""
+
 from __future__ import annotations
 
 import math
+import random
 
 import networkx as nx
+import simpy
+from simpy.events import Event as _SimEvent
 
+from . import mechanisms as m
 from .architecture import default_architecture
+from .power import Facility
 from .scenario import Scenario
-from .timeline import DOWN, METRIC_NAMES, UP, Event, Milestone, Timeline, STATES
+from .states import Classifier
+from .timeline import METRIC_NAMES, Event, Milestone, Timeline, clock
+from .traffic import TrafficModel
+
+BOOT_JITTER = (0.8, 1.25)           # [assumption] spread of boot times around boot_min
+VIEWS_START = 10_000.0              # the sample creator's views before the run
+SAMPLE_VIEWS_PER_S = 1.0            # the sample creator's views per second in normal times
+USD_PER_VIEW = 0.004                # [assumption] $4 per 1,000 views
+NOISE = 0.02                        # [assumption] ±2 % step-to-step demand noise (seeded)
+BASE_REPEAT = 0.02                  # repeats in a healthy personalised feed [assumption]
+CONSUMER_HEADROOM = 0.9             # a log consumer pulls at most this share of its capacity
+
+
+class _AfterFacility(_SimEvent):
+    """A timeout processed after every ordinary event at the same instant (priority 2)."""
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        super().__init__(env)
+        self._ok = True
+        self._value = None
+        env.schedule(self, 2, delay)
 
 
 def run(scenario: Scenario, graph: nx.DiGraph | None = None) -> Timeline:
-    g = graph if graph is not None else default_architecture()
-    nodes = list(g.nodes)
-    edges = [(u, v) for u, v, k in g.edges(data="kind")]
-    flips = scenario.utility_flips()
-    t_s, states, efail, events = [], [], [], []
-    metrics = {m: [] for m in METRIC_NAMES}
-    prev = None
-    for i in range(scenario.steps + 1):
-        t = i * scenario.step_s
-        on = True
-        for ft, fon in flips:
-            if ft <= t:
-                on = fon
-        down = (not on)
-        row = [DOWN if down and g.nodes[n]["kind"] != "feature" else UP for n in nodes]
-        if prev is not None:
-            for n, a, b in zip(nodes, prev, row):
-                if a != b:
-                    events.append(Event(t, n, STATES[b], "stub"))
-        prev = row
-        t_s.append(t)
-        states.append(row)
-        efail.append([1.0 if down else 0.0 for _ in edges])
-        for m in METRIC_NAMES:
-            metrics[m].append(0.0 if down else 1.0)
-    return Timeline(scenario, g, t_s, metrics, nodes, states, edges, efail, events,
-                    [Milestone(ft, "Power cut" if not fon else "Power restored") for ft, fon in flips])
+    """Simulate one scenario on an architecture (the default one if None). Deterministic."""
+    return _Run(scenario, graph if graph is not None else default_architecture()).result()
+
+
+class _Run:
+    def __init__(self, s: Scenario, g: nx.DiGraph) -> None:
+        self.s, self.g = s, g
+        self.env = simpy.Environment()
+        self.rng = random.Random(f"{s.seed}:boot")          # boot-time jitter
+        self.noise_rng = random.Random(f"{s.seed}:demand")  # step-to-step demand noise
+        self.model = TrafficModel(g, s)
+        self.classifier = Classifier(g, self.model)
+        self.events: list[Event] = []
+        self.milestones: list[Milestone] = []
+        self._ms_seen: set[str] = set()
+        # Server groups: one per (node, hall); booted while its hall is on.
+        self.groups: dict[str, dict[str, bool]] = {}
+        for n, d in g.nodes(data=True):
+            if d.get("halls"):
+                self.groups[n] = {h: True for h in d["halls"]}
+        self.booting: dict[tuple[str, str], simpy.Process] = {}
+        self.needs_order = [n for n in nx.topological_sort(
+            nx.DiGraph([(v, u) for u, v, k in g.edges(data="kind") if k == "needs"])) if n in self.groups]
+        self.facility = Facility(self.env, s, g.graph["halls"], self.rng, self._on_facility, self._on_hall)
+        self.classifier.facility = self.facility
+        self.classifier.groups = self.groups
+        # Records.
+        self.t_s: list[float] = []
+        self.metrics: dict[str, list[float]] = {k: [] for k in METRIC_NAMES}
+        self.states: list[list[int]] = []
+        self.edge_fail: list[list[float]] = []
+        # Story state.
+        self.backlog = 0.0
+        self.views_true = VIEWS_START
+        self.last_views_shown = VIEWS_START
+        self.last_earn_shown = VIEWS_START * USD_PER_VIEW
+        self.was_harmed = False
+        feed = g.nodes["for_you_feed"] if "for_you_feed" in g else {}
+        self.pool_repeat = m.pool_repeat_rate(s.feed_pool_size, feed.get("repeat_session", 50))
+        self.recovered_once = False
+        self.env.process(self._steps())
+        if s.shed_load_min is not None and not s.load_shedding:
+            self.env.process(self._operator_shed(s.shed_load_min * 60.0))
+        self.shedding = s.load_shedding
+        self.dirty = True               # server groups changed: availability must be recomputed
+
+    # ---- facility callbacks -------------------------------------------------------------
+    def _on_facility(self, t: float, who: str, state: str, cause: str) -> None:
+        if who.startswith("hall:"):
+            node = self.g.graph["pdu_of_hall"][who[5:]]
+        else:
+            node = self.g.graph["facility"].get(who)
+        if node is None:
+            return
+        self.classifier.set_facility(node, state, cause, t)
+        if who == "utility":
+            self._milestone(t, "Power cut" if state == "down" else "Power restored", repeat=True)
+        elif who == "generator" and state == "down":
+            self._milestone(t, "Generators fail to start")
+        elif who == "generator" and state == "up" and cause.startswith("carrying"):
+            self._milestone(t, "Generators carry the load", repeat=True)
+        elif who == "ups" and state == "down":
+            self._milestone(t, "UPS exhausted")
+        elif who.startswith("hall:") and state == "down" and "overheated" in cause:
+            self._milestone(t, f"{self.g.graph['halls'][who[5:]]['label']} overheated")
+
+    def _on_hall(self, hall: str, on: bool, cause: str) -> None:
+        for node, groups in self.groups.items():
+            if hall not in groups:
+                continue
+            key = (node, hall)
+            proc = self.booting.pop(key, None)
+            if proc is not None and proc.is_alive:
+                proc.interrupt()
+            if on:
+                self.booting[key] = self.env.process(self._boot(node, hall))
+            else:
+                if groups[hall] and node in self.model.idx and self.model.is_cache[self.model.idx[node]]:
+                    self.model.lose_cache(self.model.idx[node], 1.0 / len(groups))
+                groups[hall] = False
+            self.classifier.hall_cause[node] = cause
+        self.dirty = True
+
+    def _boot(self, node: str, hall: str):
+        minutes = self.g.nodes[node].get("boot_min", 3.0) * self.rng.uniform(*BOOT_JITTER)
+        try:
+            yield self.env.timeout(minutes * 60.0)
+            self.groups[node][hall] = True
+            self.dirty = True
+        except simpy.Interrupt:
+            return
+
+    def _operator_shed(self, at: float):
+        yield self.env.timeout(at)
+        self.shedding = True
+        self._milestone(self.env.now, "Operators shed load")
+
+    def _milestone(self, t: float, label: str, repeat: bool = False) -> None:
+        if not repeat and label in self._ms_seen:
+            return
+        self._ms_seen.add(label)
+        self.milestones.append(Milestone(float(t), label))
+
+    # ---- availability -------------------------------------------------------------------
+    def _availability(self) -> dict[str, float]:
+        """Share of each node's servers that are powered, booted and can reach what they need."""
+        avail: dict[str, float] = {}
+        for node in self.needs_order + [n for n in self.groups if n not in self.needs_order]:
+            if node in avail:
+                continue
+            groups = self.groups[node]
+            share = sum(groups.values()) / len(groups)
+            for need in self.g.nodes[node].get("needs", ()):
+                if avail.get(need, 1.0) <= 0.0:
+                    share = 0.0
+            avail[node] = share
+        return avail
+
+    # ---- the step process ---------------------------------------------------------------
+    def _steps(self):
+        s, model = self.s, self.model
+        dt = s.step_s
+        avail_vec = [1.0] * model.n
+        avail: dict[str, float] = {}
+        booting: dict[str, bool] = {}
+        consumers = [(model.class_of[r], model.idx[r]) for r in model.consumers]
+        for k in range(s.steps + 1):
+            if k:
+                yield _AfterFacility(self.env, dt)
+                self.facility.advance(dt)
+            t = self.env.now
+            if self.dirty:
+                self.dirty = False
+                avail = self._availability()
+                booting = self.classifier.booting()
+                for node, share in avail.items():
+                    i = model.idx.get(node)
+                    if i is not None:
+                        avail_vec[i] = share
+            scale = s.load * (1.0 + NOISE * (self.noise_rng.random() * 2.0 - 1.0))
+            demand = model.normal_demand(scale)
+            if consumers:
+                cap = model.capacity_for(avail_vec)
+                event_rate = self._event_rate_estimate(scale)
+                for c, i in consumers:
+                    # A consumer whose writes fail slows down (it blocks on the failed batch).
+                    pace = min(1.0, max(0.05, model.succ[c * model.n + i] if k else 1.0))
+                    demand[c] = min(event_rate + self.backlog / dt, CONSUMER_HEADROOM * cap[i]) * pace
+            model.step(dt if k else 1.0, avail_vec, demand, self.shedding, s.circuit_breaker)
+            self._record(t, dt, scale, avail, booting, demand)
+
+    def _event_rate_estimate(self, scale: float) -> float:
+        """View events produced per second: plays that start write one event each."""
+        watch = self.metrics["watch_success"][-1] if self.metrics["watch_success"] else 1.0
+        return self.model.event_rate(scale) * watch
+
+    def _record(self, t: float, dt: float, scale: float, avail: dict[str, float], booting: dict[str, bool],
+                demand: list[float]) -> None:
+        model, s = self.model, self.s
+        first = not self.t_s
+        ok = {r: model.class_success(r) for r in model.class_ids if r not in model.consumers}
+
+        def feature(name: str, default: float = 1.0) -> float:
+            return ok.get(name, default)
+
+        # Durable log: events produced vs applied by the consumer(s) → backlog, never lost.
+        produced = self._event_rate_estimate(scale) if not first else 0.0
+        applied = 0.0
+        for r in model.consumers:
+            applied += demand[model.class_of[r]] * model.class_success(r) * model.own_ok[model.idx[r]]
+        if not first:
+            self.backlog = max(0.0, self.backlog + (produced - applied) * dt)
+        watch = feature("watch_videos")
+        sample = SAMPLE_VIEWS_PER_S / max(model.event_rate(1.0), 1e-9)
+        if not first:
+            self.views_true += produced * sample * dt
+        counted = self.views_true - self.backlog * sample
+        views_shown, self.last_views_shown = _displayed(counted, feature("view_counts"), s.counter_fallback,
+                                                        self.last_views_shown)
+        earn_true = self.views_true * USD_PER_VIEW
+        earn_shown, self.last_earn_shown = _displayed(counted * USD_PER_VIEW, feature("creator_earnings"),
+                                                      s.counter_fallback, self.last_earn_shown)
+        feed_ok = feature("for_you_feed")
+        has_feed = "for_you_feed" in ok
+        # Personalisation: share of feed requests answered with a personalised feed. Repeats: among
+        # the feeds that are served, the generic ones repeat the popular pool.
+        pers = model.class_quality("for_you_feed") if has_feed else 1.0
+        pers_served = min(1.0, pers / feed_ok) if has_feed and feed_ok > 1e-9 else 0.0
+        repeat = (pers_served * BASE_REPEAT + (1.0 - pers_served) * self.pool_repeat) if has_feed else 0.0
+        load_time = model.class_latency("for_you_feed") if "for_you_feed" in ok else 0.0
+        row = {
+            "login_success": feature("login"),
+            "upload_success": feature("upload_video"),
+            "feed_personalization": pers,
+            "feed_repeat_rate": repeat,
+            "feed_success": feed_ok,
+            "watch_success": watch,
+            "views_true": self.views_true,
+            "views_displayed": views_shown,
+            "earnings_true": earn_true,
+            "earnings_displayed": earn_shown,
+            "feed_load_time_s": load_time,
+            "retry_amplification": model.retry_amplification(),
+            "backlog_events": self.backlog,
+            "utility_power": 1.0 if self.facility.utility_on else 0.0,
+            "halls_powered": self.facility.halls_on_share(),
+            "hall_temp_c": self.facility.hottest_c(),
+        }
+        self.t_s.append(float(t))
+        for name in METRIC_NAMES:
+            value = row[name]
+            self.metrics[name].append(value if value != value else round(value, 6))
+        codes, changes = self.classifier.classify(t, avail, booting, self.backlog)
+        self.states.append(codes)
+        self.events.extend(changes)
+        self.edge_fail.append(self.classifier.edge_failures())
+        self._story_milestones(t, row)
+
+    def _story_milestones(self, t: float, row: dict[str, float]) -> None:
+        users_ok = all(row[k] >= 0.95 for k in ("login_success", "upload_success", "feed_success"))
+        harmed = not users_ok or row["feed_personalization"] < 0.9
+        if harmed:
+            self.was_harmed = True
+            self.recovered_once = False
+        elif self.was_harmed and not self.recovered_once:
+            self.recovered_once = True
+            self._milestone(t, "Recovered", repeat=True)
+        if self.backlog > 1000:
+            self._ms_seen.discard("Counters caught up")
+        elif self.was_harmed and self.backlog < 1.0 and "Recovered" in self._ms_seen \
+                and "Counters caught up" not in self._ms_seen and any(
+                    ms.label == "Recovered" for ms in self.milestones):
+            if max(self.metrics["backlog_events"]) > 1000:
+                self._milestone(t, "Counters caught up")
+
+    def result(self) -> Timeline:
+        self.env.run(until=self.s.steps * self.s.step_s + 0.5 * self.s.step_s)
+        self.events.sort(key=lambda e: e.t_s)
+        self.milestones.sort(key=lambda ms: ms.t_s)
+        return Timeline(
+            scenario=self.s, graph=self.g, t_s=self.t_s, metrics=self.metrics,
+            node_ids=self.classifier.node_ids, node_states=self.states,
+            edge_ids=self.classifier.edge_ids, edge_fail=self.edge_fail,
+            events=self.events, milestones=self.milestones,
+        )
+
+
+def _displayed(counted: float, read_ok: float, fallback: str, last_shown: float) -> tuple[float, float]:
+    """What a counter shows, averaged over screens: the real value where the read succeeds,
+    else the fallback — 0, hidden (NaN) or the last value shown. Returns (shown, last_known)."""
+    if read_ok >= 0.995:
+        return counted, counted
+    if fallback == "zero":
+        return read_ok * counted, last_shown
+    if fallback == "hide":
+        return (counted if read_ok >= 0.5 else math.nan), (counted if read_ok >= 0.5 else last_shown)
+    shown = read_ok * counted + (1.0 - read_ok) * last_shown
+    return shown, (counted if read_ok >= 0.5 else last_shown)
+
+
+__all__ = ["run", "clock"]

@@ -1,0 +1,370 @@
+"""The rate model: traffic through the dependency graph, one time step at a time.
+
+Request-by-request simulation is too slow for hours of traffic at interactive speed, so traffic
+is a set of rates. Each user feature (and each log consumer) is a *class* whose requests follow
+its own call tree; nodes share capacity between classes. A step makes two passes over the call
+graph in topological order: top-down for load (retries, cache misses, fallbacks, breakers,
+shedding, queues) and bottom-up for success and latency (timeouts, retries, fallbacks).
+Retries and cache fills feed on the previous step's outcome — that feedback is what makes a
+failure outlast its trigger. Plain Python over the (class, edge) pairs in use: for graphs of
+tens to hundreds of nodes this is several times faster than small numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+
+import networkx as nx
+
+from . import mechanisms as m
+from .architecture import TRAFFIC_KINDS
+from .scenario import Scenario
+
+BASE_SERVICE_S = 0.03           # [assumption] a node's own service time when idle
+BACKEND_KINDS = ("datastore", "cache", "queue")
+BREAKER_OPEN_S = 30.0           # [assumption] Hystrix-style: open for 30 s, then probe
+BREAKER_TRIP = 0.5              # open when half of the calls in the window fail
+BREAKER_PROBE = 0.1             # share of calls let through while half-open
+HUGE = 1e12
+
+
+class TrafficModel:
+    def __init__(self, graph: nx.DiGraph, scenario: Scenario) -> None:
+        self.s = scenario
+        ids = [n for n, d in graph.nodes(data=True) if d["kind"] in TRAFFIC_KINDS]
+        self.ids = ids
+        self.idx = idx = {n: i for i, n in enumerate(ids)}
+        n = self.n = len(ids)
+        nodes = [graph.nodes[i] for i in ids]
+        self.kind = [d["kind"] for d in nodes]
+        self.is_feature = [k == "feature" for k in self.kind]
+        self.is_cache = [k == "cache" for k in self.kind]
+        self.primary = [d.get("site") == "primary" for d in nodes]
+        self.cap_x = [float(d.get("capacity", 1.0)) for d in nodes]
+        self.hit_max = [float(d.get("hit_ratio", 0.0)) for d in nodes]
+
+        edges = [(u, v, d) for u, v, d in graph.edges(data=True) if d["kind"] in ("call", "fallback")]
+        self.edge_ids = [(u, v) for u, v, _ in edges]
+        e_count = self.e_count = len(edges)
+        self.src = [idx[u] for u, _, _ in edges]
+        self.dst = [idx[v] for _, v, _ in edges]
+        self.calls = [float(d.get("calls", 1.0)) for _, _, d in edges]
+        self.is_fb = [d["kind"] == "fallback" for _, _, d in edges]
+        self.required = [bool(d.get("required", True)) and d["kind"] == "call" for _, _, d in edges]
+        self.retry = [bool(d.get("retry", False)) for _, _, d in edges]
+        self.timeout = [float(d.get("timeout_s") or scenario.timeout_s) for _, _, d in edges]
+        self.cache_miss = [bool(d.get("cache_miss", False)) for _, _, d in edges]
+        self.to_backend = [self.kind[v] in BACKEND_KINDS for v in self.dst]
+        eidx = {e: k for k, e in enumerate(self.edge_ids)}
+        self.fb_edge = [-1] * e_count           # call edge -> its fallback edge
+        self.primary_of_fb = [-1] * e_count     # fallback edge -> the call it stands in for
+        for k, (u, _, d) in enumerate(edges):
+            if d["kind"] == "call" and d.get("fallback"):
+                j = eidx[(u, d["fallback"])]
+                self.fb_edge[k], self.primary_of_fb[j] = j, k
+
+        # Classes: every feature, and every consumer of a durable log (a pull-based reader).
+        roots = [i for i in ids if graph.nodes[i]["kind"] == "feature"]
+        self.consumers = [i for i in ids if graph.nodes[i].get("consumes")]
+        roots += self.consumers
+        self.class_ids = roots
+        self.class_of = {r: c for c, r in enumerate(roots)}
+        c_count = self.c_count = len(roots)
+        self.root = [idx[r] for r in roots]
+        out_edges: list[list[int]] = [[] for _ in range(n)]
+        for k in range(e_count):
+            out_edges[self.src[k]].append(k)
+        use = [[False] * e_count for _ in range(c_count)]
+        for c, r in enumerate(roots):
+            is_feature = graph.nodes[r]["kind"] == "feature"
+            stack, seen = [idx[r]], set()
+            while stack:
+                u = stack.pop()
+                if u in seen:
+                    continue
+                seen.add(u)
+                for k in out_edges[u]:
+                    feats = edges[k][2].get("features", ())
+                    if self.is_fb[k] or (feats and (not is_feature or r not in feats)):
+                        continue
+                    use[c][k] = True
+                    stack.append(self.dst[k])
+                    if self.fb_edge[k] >= 0:
+                        use[c][self.fb_edge[k]] = True
+                        stack.append(self.dst[self.fb_edge[k]])
+        self.use = use
+        self.demand_base = [float(graph.nodes[r].get("demand", 0.0)) for r in roots]
+        self.events_per_request = [float(graph.nodes[r].get("events_per_request", 0.0)) for r in roots]
+
+        call_graph = nx.DiGraph()
+        call_graph.add_nodes_from(range(n))
+        call_graph.add_edges_from(zip(self.src, self.dst))
+        self.order = list(nx.lexicographical_topological_sort(call_graph))
+        # Per node: the classes whose requests reach it, and its used (class, edge) pairs,
+        # fallback edges first so the bottom-up pass knows a fallback's outcome before its call.
+        self.classes_at: list[list[int]] = [[] for _ in range(n)]
+        for c in range(c_count):
+            reached = {self.root[c]} | {self.dst[k] for k in range(e_count) if use[c][k]}
+            for i in sorted(reached):
+                self.classes_at[i].append(c)
+        self.pairs: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        self.pairs_by_class: list[dict[int, list[int]]] = [dict() for _ in range(n)]
+        for i in range(n):
+            ks = sorted(out_edges[i], key=lambda k: (not self.is_fb[k], k))
+            for c in self.classes_at[i]:
+                used = [k for k in ks if use[c][k]]
+                self.pairs_by_class[i][c] = used
+                self.pairs[i].extend((c, k) for k in used)
+
+        self.allowed = m.attempts_allowed(scenario.retry_policy, scenario.max_retries)
+        self.edge_allowed = [self.allowed if r else 1 for r in self.retry]
+        # Healthy baseline: loads at normal traffic with everything up; capacities scale from it.
+        self.L0 = [1.0] * n
+        self.reset()
+        self._baseline = True
+        self.step(1.0, [1.0] * n, self.normal_demand(1.0), shedding=False, breakers=False)
+        self._baseline = False
+        L0 = list(self.arrivals_total)
+        # A fallback target is sized for the call it stands in for, not for its idle baseline.
+        for k in range(e_count):
+            if self.fb_edge[k] >= 0:
+                j = self.fb_edge[k]
+                L0[self.dst[j]] += sum(self.edge_load[c * e_count + k] for c in range(c_count))
+        self.L0 = [max(x, 1e-6) for x in L0]
+        self.reset()
+        warm_s = scenario.cache_warmup_min * 60.0
+        self.cache_items = [max(self.L0[i] * warm_s / 3.0, 1e-6) for i in range(n)]
+
+    # ---- state ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        c, n, e = self.c_count, self.n, self.e_count
+        self.queue = [0.0] * n
+        self.warm = [1.0] * n                   # share of each cache's working set held
+        self.p_att = [1.0] * (c * e)            # per-attempt success, last step
+        self.s_call = [1.0] * (c * e)           # per-call success after retries, last step
+        self.p_retry = [1.0] * (c * e)          # per-attempt success ignoring shed rejections
+        self.breaker_until = [-1.0] * e         # open until this time (s)
+        self.half_open = [False] * e
+        self.now = 0.0
+
+    def normal_demand(self, scale: float) -> list[float]:
+        """Requests/s per class at `scale` × normal traffic (consumers at the normal event rate)."""
+        d = [b * scale for b in self.demand_base]
+        for r in self.consumers:
+            d[self.class_of[r]] = self.event_rate(scale)
+        return d
+
+    def event_rate(self, scale: float) -> float:
+        """Durable-log events per second produced by users at `scale` × normal traffic."""
+        return sum(b * e for b, e in zip(self.demand_base, self.events_per_request)) * scale
+
+    def capacity_for(self, avail: list[float]) -> list[float]:
+        """Requests/s each node can serve: its powered, booted share at the primary site plus the
+        secondary site's warm copy, sized at failover_headroom × its normal load [assumption]."""
+        h = self.s.failover_headroom
+        return [HUGE if f else x * l0 * a + (h * l0 if p else 0.0)
+                for f, x, l0, a, p in zip(self.is_feature, self.cap_x, self.L0, avail, self.primary)]
+
+    def hit_ratio(self, i: int) -> float:
+        return self.hit_max[i] * self.warm[i]
+
+    # ---- one step ------------------------------------------------------------------------
+    def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
+        n, e_count = self.n, self.e_count
+        policy, allowed_k = self.s.retry_policy, self.edge_allowed
+        cap = [HUGE] * n if self._baseline else self.capacity_for(avail)
+        self.capacity = cap
+        now = self.now
+        send = [1.0] * e_count
+        if breakers:
+            for k in range(e_count):
+                if self.breaker_until[k] > now:
+                    send[k] = 0.0
+                elif self.half_open[k]:
+                    send[k] = BREAKER_PROBE
+        self.send = send
+        p_prev, s_prev = self.p_retry, self.s_call
+
+        # Top-down: load.
+        c_count = self.c_count
+        arr = [0.0] * (c_count * n)
+        arr1 = [0.0] * (c_count * n)            # the same without retries, for amplification
+        for c in range(c_count):
+            arr[c * n + self.root[c]] = demand[c]
+            arr1[c * n + self.root[c]] = demand[c]
+        queue, own_ok, util, wait = self.queue, [1.0] * n, [0.0] * n, [0.0] * n
+        a_tot = [0.0] * n
+        eload = [0.0] * (c_count * e_count)
+        eload1 = [0.0] * (c_count * e_count)
+        calls_eff = [0.0] * (c_count * e_count)
+        to_backend = self.to_backend
+        amp_total = amp_first = 0.0
+        for i in self.order:
+            a = 0.0
+            for c in self.classes_at[i]:
+                a += arr[c * n + i]
+            a_tot[i] = a
+            admitted, served, queue[i], wait[i] = m.queue_step(queue[i], a, cap[i], dt, shedding)
+            util[i] = a / cap[i] if cap[i] > 0 else (math.inf if a > 0 else 0.0)
+            if a > 0:
+                own_ok[i] = admitted / a
+                ratio = served / a
+            else:
+                own_ok[i] = 1.0 if cap[i] > 0 else 0.0
+                ratio = 0.0
+            if not self.pairs[i]:
+                continue
+            miss = 1.0 - self.hit_ratio(i) if self.is_cache[i] else 1.0
+            for c, k in self.pairs[i]:
+                ck = c * e_count + k
+                if self.is_fb[k]:
+                    prim = self.primary_of_fb[k]
+                    calls = self.calls[prim] * (1.0 - s_prev[c * e_count + prim])
+                else:
+                    calls = self.calls[k] * (miss if self.cache_miss[k] else 1.0)
+                calls *= send[k]
+                calls_eff[ck] = calls
+                base = arr[c * n + i] * ratio * calls
+                base1 = arr1[c * n + i] * ratio * calls
+                if self.retry[k] and allowed_k[k] > 1:
+                    base *= m.policy_attempts(1.0 - p_prev[ck], policy, allowed_k[k])
+                eload[ck] = base
+                eload1[ck] = base1
+                if to_backend[k]:
+                    amp_total += base
+                    amp_first += base1
+                d = self.dst[k]
+                arr[c * n + d] += base
+                arr1[c * n + d] += base1
+        self.amplification = amp_total / amp_first if amp_first > 0 else 1.0
+        self.arrivals, self.arrivals_total = arr, a_tot
+        self.edge_load, self.edge_load1, self.calls_eff = eload, eload1, calls_eff
+        self.own_ok, self.util, self.wait = own_ok, util, wait
+
+        # Bottom-up: success, quality (no fallback used) and latency per class.
+        succ = [1.0] * (c_count * n)
+        qual = [1.0] * (c_count * n)
+        lat = [0.0] * (c_count * n)
+        p_att = [1.0] * (c_count * e_count)
+        p_retry = [1.0] * (c_count * e_count)
+        s_call = [1.0] * (c_count * e_count)
+        e_load = [0.0] * e_count
+        e_fail = [0.0] * e_count
+        budget = policy == "budget"
+        backoff = policy == "backoff"
+        for i in reversed(self.order):
+            own_lat = m.service_latency(BASE_SERVICE_S, util[i] if util[i] < 1.0 else 1.0) + wait[i]
+            for c, ks in self.pairs_by_class[i].items():
+                s_i, q_i, lat_i = 1.0, 1.0, own_lat
+                for k in ks:
+                    ck = c * e_count + k
+                    d = self.dst[k]
+                    cd = c * n + d
+                    t_out = self.timeout[k]
+                    fine = succ[cd] * (1.0 - m.late_share(lat[cd], t_out))
+                    pa = own_ok[d] * fine if send[k] else 0.0
+                    # A shed request comes back as "overloaded, do not retry" (HTTP 429 / gRPC
+                    # RESOURCE_EXHAUSTED), so clients retry only the other failures.
+                    p_retry[c * e_count + k] = fine if shedding else pa
+                    if budget and self.retry[k]:
+                        sc = m.budget_call_success(pa)
+                    else:
+                        sc = m.call_success(pa, allowed_k[k])
+                    # Full quality: the callee answered with everything (no fallback inside).
+                    pq = pa * qual[cd] / succ[cd] if succ[cd] > 1e-12 else 0.0
+                    sq = m.call_success(pq, allowed_k[k])
+                    p_att[ck], s_call[ck] = pa, sc
+                    e_load[k] += eload[ck]
+                    e_fail[k] += eload[ck] * (1.0 - sc)
+                    if self.is_fb[k]:
+                        continue
+                    q = calls_eff[ck] if send[k] else self.calls[k]
+                    fb = self.fb_edge[k]
+                    eff = sc + (1.0 - sc) * s_call[c * e_count + fb] if fb >= 0 else sc
+                    factor = eff if (self.required[k] or fb >= 0) else 1.0
+                    if q <= 1.0:
+                        s_i *= 1.0 - q * (1.0 - factor)
+                        q_i *= 1.0 - q * (1.0 - sq)
+                    else:
+                        s_i *= factor ** q
+                        q_i *= sq ** q
+                    tries = m.expected_attempts(1.0 - pa, allowed_k[k] - 1)
+                    lat_call = tries * min(lat[cd], t_out)
+                    if backoff:
+                        lat_call += (tries - 1.0) * t_out
+                    lat_i += q * lat_call
+                ci = c * n + i
+                succ[ci], qual[ci], lat[ci] = s_i, q_i, lat_i
+            if not self.pairs_by_class[i]:
+                for c in self.classes_at[i]:
+                    lat[c * n + i] = own_lat
+        self.succ, self.qual, self.lat = succ, qual, lat
+        self.p_att, self.s_call, self.p_retry = p_att, s_call, p_retry
+        self.edge_fail = [1.0 if send[k] == 0.0 else (e_fail[k] / e_load[k] if e_load[k] > 0 else 0.0)
+                          for k in range(e_count)]
+        if not self._baseline:
+            if breakers:
+                self._update_breakers()
+            self._update_caches(dt)
+        self.now += dt
+
+    def _update_breakers(self) -> None:
+        e_count, now = self.e_count, self.now
+        for k in range(e_count):
+            load = fail = 0.0
+            for c in range(self.c_count):
+                x = self.edge_load[c * e_count + k]
+                load += x
+                fail += x * (1.0 - self.p_att[c * e_count + k])
+            if self.breaker_until[k] > now:
+                continue
+            if load > 0 and fail / load > BREAKER_TRIP:
+                self.breaker_until[k] = now + BREAKER_OPEN_S
+                self.half_open[k] = True
+            elif load > 0 and self.half_open[k]:
+                self.half_open[k] = False
+
+    def _update_caches(self, dt: float) -> None:
+        """Fill caches from backend responses — late ones too: a look-aside cache stores what the
+        database returns even when the user's request has already timed out."""
+        n, e_count = self.n, self.e_count
+        for k in range(e_count):
+            if not self.cache_miss[k]:
+                continue
+            c_node, d = self.src[k], self.dst[k]
+            fills = sum(self.edge_load[c * e_count + k] * self.succ[c * n + d]
+                        for c in range(self.c_count)) * self.own_ok[d]
+            self.warm[c_node] = m.warm_cache(self.warm[c_node], fills, dt, self.cache_items[c_node])
+
+    def lose_cache(self, node: int, share: float) -> None:
+        """A cache that loses power loses its contents (share = part of its servers lost)."""
+        self.warm[node] *= 1.0 - share
+
+    # ---- read-outs -----------------------------------------------------------------------
+    def class_success(self, root: str) -> float:
+        c = self.class_of[root]
+        return self.succ[c * self.n + self.root[c]]
+
+    def class_quality(self, root: str) -> float:
+        c = self.class_of[root]
+        return self.qual[c * self.n + self.root[c]]
+
+    def class_latency(self, root: str) -> float:
+        c = self.class_of[root]
+        return self.lat[c * self.n + self.root[c]]
+
+    def node_success(self, i: int) -> float:
+        """Share of requests reaching node i that it completes (itself and its calls)."""
+        n = self.n
+        tot = ok = 0.0
+        best = 0.0
+        for c in self.classes_at[i]:
+            x = self.arrivals[c * n + i]
+            tot += x
+            ok += x * self.succ[c * n + i]
+            best = max(best, self.succ[c * n + i])
+        return (ok / tot if tot > 0 else best) * self.own_ok[i]
+
+    def retry_amplification(self) -> float:
+        """Attempts reaching backends per attempt a retry-free client would send."""
+        return self.amplification
