@@ -86,6 +86,7 @@ class _Run:
         if s.shed_load_min is not None and not s.load_shedding:
             self.env.process(self._operator_shed(s.shed_load_min * 60.0))
         self.shedding = s.load_shedding
+        self.pace: dict[int, float] = {}  # log consumers' pace (share of their pull rate)
         self.dirty = True               # server groups changed: availability must be recomputed
 
     # ---- facility callbacks -------------------------------------------------------------
@@ -187,9 +188,11 @@ class _Run:
                 cap = model.capacity_for(avail_vec)
                 event_rate = self._event_rate_estimate(scale)
                 for c, i in consumers:
-                    # A consumer whose writes fail slows down (it blocks on the failed batch).
-                    pace = min(1.0, max(0.05, model.succ[c * model.n + i] if k else 1.0))
-                    demand[c] = min(event_rate + self.backlog / dt, CONSUMER_HEADROOM * cap[i]) * pace
+                    # A consumer whose writes fail slows down (it blocks on the failed batch) and
+                    # speeds up gradually as they succeed again.
+                    ok = model.succ[c * model.n + i] * model.own_ok[i] if k else 1.0
+                    self.pace[c] = min(1.0, max(0.05, 0.7 * self.pace.get(c, 1.0) + 0.3 * ok))
+                    demand[c] = min(event_rate + self.backlog / dt, CONSUMER_HEADROOM * cap[i]) * self.pace[c]
             model.step(dt if k else 1.0, avail_vec, demand, self.shedding, s.circuit_breaker)
             self._record(t, dt, scale, avail, booting, demand)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 GENERATOR_MODES = ("ok", "fails", "delayed")
@@ -26,7 +26,7 @@ class Scenario:
     """Every input of one run. Times are in simulated minutes from the start of the run."""
 
     seed: int = 1
-    duration_min: float = 240.0
+    duration_min: float = 180.0
     step_s: float = 10.0
     # Power: the utility feed is cut and restored at these times (None = never).
     power_cut_min: float | None = 15.0
@@ -255,5 +255,4 @@ __all__ = [
     "parse_value",
     "format_value",
     "to_settings",
-    "field",
 ]
