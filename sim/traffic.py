@@ -118,6 +118,7 @@ class TrafficModel:
 
         self.allowed = m.attempts_allowed(scenario.retry_policy, scenario.max_retries)
         self.edge_allowed = [self.allowed if r else 1 for r in self.retry]
+        self._plan()
         # Healthy baseline: loads at normal traffic with everything up; capacities scale from it.
         self.L0 = [1.0] * n
         self.reset()
@@ -134,6 +135,33 @@ class TrafficModel:
         self.reset()
         warm_s = scenario.cache_warmup_min * 60.0
         self.cache_items = [max(self.L0[i] * warm_s / 3.0, 1e-6) for i in range(n)]
+
+    def _plan(self) -> None:
+        """Flatten the per-step loops into tuples of indices and constants (fast inner loops)."""
+        n, e = self.n, self.e_count
+        self.td_plan = []
+        for i in self.order:
+            pairs = []
+            for c, k in self.pairs[i]:
+                prim = self.primary_of_fb[k]
+                pairs.append((c * e + k, c * n + i, c * n + self.dst[k], k, self.is_fb[k],
+                              c * e + prim if prim >= 0 else -1, self.calls[prim] if prim >= 0 else 0.0,
+                              self.calls[k], self.cache_miss[k],
+                              self.edge_allowed[k] if self.retry[k] else 1, self.to_backend[k]))
+            self.td_plan.append((i, [c * n + i for c in self.classes_at[i]], pairs))
+        self.bu_plan = []
+        for i in reversed(self.order):
+            per_class = []
+            for c, ks in self.pairs_by_class[i].items():
+                edges = []
+                for k in ks:
+                    fb = self.fb_edge[k]
+                    edges.append((c * e + k, c * n + self.dst[k], self.dst[k], k, self.timeout[k],
+                                  self.edge_allowed[k], self.is_fb[k], c * e + fb if fb >= 0 else -1,
+                                  self.required[k] or fb >= 0, self.calls[k], self.retry[k]))
+                per_class.append((c * n + i, edges))
+            leaf = [c * n + i for c in self.classes_at[i]] if not self.pairs_by_class[i] else []
+            self.bu_plan.append((i, per_class, leaf))
 
     # ---- state ---------------------------------------------------------------------------
     def reset(self) -> None:
@@ -197,45 +225,47 @@ class TrafficModel:
         eload = [0.0] * (c_count * e_count)
         eload1 = [0.0] * (c_count * e_count)
         calls_eff = [0.0] * (c_count * e_count)
-        to_backend = self.to_backend
         amp_total = amp_first = 0.0
-        for i in self.order:
+        queue_step, policy_attempts = m.queue_step, m.policy_attempts
+        is_cache, hit_max, warm = self.is_cache, self.hit_max, self.warm
+        for i, cis, pairs in self.td_plan:
             a = 0.0
-            for c in self.classes_at[i]:
-                a += arr[c * n + i]
+            for ci in cis:
+                a += arr[ci]
             a_tot[i] = a
-            admitted, served, queue[i], wait[i] = m.queue_step(queue[i], a, cap[i], dt, shedding)
-            util[i] = a / cap[i] if cap[i] > 0 else (math.inf if a > 0 else 0.0)
+            cap_i = cap[i]
+            admitted, served, queue[i], wait[i] = queue_step(queue[i], a, cap_i, dt, shedding)
+            util[i] = a / cap_i if cap_i > 0 else (math.inf if a > 0 else 0.0)
             if a > 0:
                 own_ok[i] = admitted / a
                 ratio = served / a
             else:
-                own_ok[i] = 1.0 if cap[i] > 0 else 0.0
+                own_ok[i] = 1.0 if cap_i > 0 else 0.0
                 ratio = 0.0
-            if not self.pairs[i]:
+            if not pairs:
                 continue
-            miss = 1.0 - self.hit_ratio(i) if self.is_cache[i] else 1.0
-            for c, k in self.pairs[i]:
-                ck = c * e_count + k
-                if self.is_fb[k]:
-                    prim = self.primary_of_fb[k]
-                    calls = self.calls[prim] * (1.0 - s_prev[c * e_count + prim])
+            miss = 1.0 - hit_max[i] * warm[i] if is_cache[i] else 1.0
+            for ck, ci, cd, k, is_fb, prim_ck, calls_prim, calls_k, cache_miss, allowed, backend in pairs:
+                if is_fb:
+                    calls = calls_prim * (1.0 - s_prev[prim_ck])
+                elif cache_miss:
+                    calls = calls_k * miss
                 else:
-                    calls = self.calls[k] * (miss if self.cache_miss[k] else 1.0)
-                calls *= send[k]
+                    calls = calls_k
+                if breakers:
+                    calls *= send[k]
                 calls_eff[ck] = calls
-                base = arr[c * n + i] * ratio * calls
-                base1 = arr1[c * n + i] * ratio * calls
-                if self.retry[k] and allowed_k[k] > 1:
-                    base *= m.policy_attempts(1.0 - p_prev[ck], policy, allowed_k[k])
+                base1 = arr1[ci] * ratio * calls
+                base = arr[ci] * ratio * calls
+                if allowed > 1:
+                    base *= policy_attempts(1.0 - p_prev[ck], policy, allowed)
                 eload[ck] = base
                 eload1[ck] = base1
-                if to_backend[k]:
+                arr[cd] += base
+                arr1[cd] += base1
+                if backend:
                     amp_total += base
                     amp_first += base1
-                d = self.dst[k]
-                arr[c * n + d] += base
-                arr1[c * n + d] += base1
         self.amplification = amp_total / amp_first if amp_first > 0 else 1.0
         self.arrivals, self.arrivals_total = arr, a_tot
         self.edge_load, self.edge_load1, self.calls_eff = eload, eload1, calls_eff
@@ -252,52 +282,51 @@ class TrafficModel:
         e_fail = [0.0] * e_count
         budget = policy == "budget"
         backoff = policy == "backoff"
-        for i in reversed(self.order):
-            own_lat = m.service_latency(BASE_SERVICE_S, util[i] if util[i] < 1.0 else 1.0) + wait[i]
-            for c, ks in self.pairs_by_class[i].items():
+        late_share, call_success, service_latency = m.late_share, m.call_success, m.service_latency
+        expected_attempts, budget_call_success = m.expected_attempts, m.budget_call_success
+        for i, per_class, leaf in self.bu_plan:
+            u = util[i]
+            own_lat = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0) + wait[i]
+            for ci in leaf:
+                lat[ci] = own_lat
+            for ci, edges in per_class:
                 s_i, q_i, lat_i = 1.0, 1.0, own_lat
-                for k in ks:
-                    ck = c * e_count + k
-                    d = self.dst[k]
-                    cd = c * n + d
-                    t_out = self.timeout[k]
-                    fine = succ[cd] * (1.0 - m.late_share(lat[cd], t_out))
-                    pa = own_ok[d] * fine if send[k] else 0.0
+                for ck, cd, d, k, t_out, allowed, is_fb, fb_ck, needed, calls_k, retry in edges:
+                    lat_d = lat[cd]
+                    fine = succ[cd] * (1.0 - late_share(lat_d, t_out))
+                    open_ = breakers and send[k] == 0.0
+                    pa = 0.0 if open_ else own_ok[d] * fine
                     # A shed request comes back as "overloaded, do not retry" (HTTP 429 / gRPC
                     # RESOURCE_EXHAUSTED), so clients retry only the other failures.
-                    p_retry[c * e_count + k] = fine if shedding else pa
-                    if budget and self.retry[k]:
-                        sc = m.budget_call_success(pa)
+                    p_retry[ck] = fine if shedding else pa
+                    if budget and retry:
+                        sc = budget_call_success(pa)
                     else:
-                        sc = m.call_success(pa, allowed_k[k])
+                        sc = call_success(pa, allowed)
                     # Full quality: the callee answered with everything (no fallback inside).
                     pq = pa * qual[cd] / succ[cd] if succ[cd] > 1e-12 else 0.0
-                    sq = m.call_success(pq, allowed_k[k])
+                    sq = call_success(pq, allowed)
                     p_att[ck], s_call[ck] = pa, sc
-                    e_load[k] += eload[ck]
-                    e_fail[k] += eload[ck] * (1.0 - sc)
-                    if self.is_fb[k]:
+                    x = eload[ck]
+                    e_load[k] += x
+                    e_fail[k] += x * (1.0 - sc)
+                    if is_fb:
                         continue
-                    q = calls_eff[ck] if send[k] else self.calls[k]
-                    fb = self.fb_edge[k]
-                    eff = sc + (1.0 - sc) * s_call[c * e_count + fb] if fb >= 0 else sc
-                    factor = eff if (self.required[k] or fb >= 0) else 1.0
+                    q = calls_k if open_ else calls_eff[ck]
+                    eff = sc + (1.0 - sc) * s_call[fb_ck] if fb_ck >= 0 else sc
+                    factor = eff if needed else 1.0
                     if q <= 1.0:
                         s_i *= 1.0 - q * (1.0 - factor)
                         q_i *= 1.0 - q * (1.0 - sq)
                     else:
                         s_i *= factor ** q
                         q_i *= sq ** q
-                    tries = m.expected_attempts(1.0 - pa, allowed_k[k] - 1)
-                    lat_call = tries * min(lat[cd], t_out)
+                    tries = expected_attempts(1.0 - pa, allowed - 1) if allowed > 1 else 1.0
+                    lat_call = tries * (lat_d if lat_d < t_out else t_out)
                     if backoff:
                         lat_call += (tries - 1.0) * t_out
                     lat_i += q * lat_call
-                ci = c * n + i
                 succ[ci], qual[ci], lat[ci] = s_i, q_i, lat_i
-            if not self.pairs_by_class[i]:
-                for c in self.classes_at[i]:
-                    lat[c * n + i] = own_lat
         self.succ, self.qual, self.lat = succ, qual, lat
         self.p_att, self.s_call, self.p_retry = p_att, s_call, p_retry
         self.edge_fail = [1.0 if send[k] == 0.0 else (e_fail[k] / e_load[k] if e_load[k] > 0 else 0.0)
