@@ -28,6 +28,13 @@ BREAKER_PROBE = 0.1             # share of calls let through while half-open
 HUGE = 1e12
 
 
+def _warm_integral(h: float, target: float = 0.95) -> float:
+    """∫0..target dx / ((1 − h·x)(1 − x)): warm-up time × fill rate / working set."""
+    if h <= 1e-9:
+        return -math.log(1.0 - target)
+    return (math.log(1.0 - h * target) - math.log(1.0 - target)) / (1.0 - h)
+
+
 class TrafficModel:
     def __init__(self, graph: nx.DiGraph, scenario: Scenario) -> None:
         self.s = scenario
@@ -134,7 +141,9 @@ class TrafficModel:
         self.L0 = [max(x, 1e-6) for x in L0]
         self.reset()
         warm_s = scenario.cache_warmup_min * 60.0
-        self.cache_items = [max(self.L0[i] * warm_s / 3.0, 1e-6) for i in range(n)]
+        # Working set, in fills: a cold cache at normal load whose every miss is filled reaches
+        # 95 % of its hit ratio in cache_warmup_min (solving dx/dt = L0·(1 − h·x)(1 − x)/items).
+        self.cache_items = [max(self.L0[i] * warm_s / _warm_integral(self.hit_max[i]), 1e-6) for i in range(n)]
 
     def _plan(self) -> None:
         """Flatten the per-step loops into tuples of indices and constants (fast inner loops)."""
