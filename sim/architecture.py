@@ -27,7 +27,7 @@ _TOP_KEYS = {"name", "description", "hall", "node", "call"}
 _HALL_KEYS = {"id", "label", "ups_load"}
 _NODE_KEYS = {
     "id", "label", "kind", "role", "hall", "halls", "site", "capacity", "boot_min", "needs", "hit_ratio",
-    "demand", "repeat_session", "events_per_request", "consumes", "description",
+    "demand", "repeat_session", "events_per_request", "consumes", "description", "secondary",
 }
 _CALL_KEYS = {"from", "to", "calls", "required", "retry", "timeout_s", "fallback", "cache_miss", "for"}
 
@@ -166,6 +166,10 @@ def _add_node(g: nx.DiGraph, node: dict[str, Any], i: int, halls: dict, fail) ->
     elif node_halls:
         raise fail(f"{where}: only primary-site nodes run in halls")
     attrs["halls"] = tuple(node_halls)
+    secondary = node.get("secondary", True)
+    if not isinstance(secondary, bool):
+        raise fail(f"{where}: secondary must be true or false")
+    attrs["secondary"] = secondary and site == "primary"
     attrs["boot_min"] = _number(node.get("boot_min", DEFAULT_BOOT_MIN.get(kind, 3.0)),
                                 f"{where}: boot_min", 0.0, 240.0, fail)
     needs = node.get("needs", [])

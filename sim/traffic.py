@@ -47,6 +47,7 @@ class TrafficModel:
         self.is_feature = [k == "feature" for k in self.kind]
         self.is_cache = [k == "cache" for k in self.kind]
         self.primary = [d.get("site") == "primary" for d in nodes]
+        self.secondary = [bool(d.get("secondary", False)) for d in nodes]
         self.cap_x = [float(d.get("capacity", 1.0)) for d in nodes]
         self.hit_max = [float(d.get("hit_ratio", 0.0)) for d in nodes]
 
@@ -199,8 +200,8 @@ class TrafficModel:
         """Requests/s each node can serve: its powered, booted share at the primary site plus the
         secondary site's warm copy, sized at failover_headroom × its normal load [assumption]."""
         h = self.s.failover_headroom
-        return [HUGE if f else x * l0 * a + (h * l0 if p else 0.0)
-                for f, x, l0, a, p in zip(self.is_feature, self.cap_x, self.L0, avail, self.primary)]
+        return [HUGE if f else x * l0 * a + (h * l0 if sec else 0.0)
+                for f, x, l0, a, sec in zip(self.is_feature, self.cap_x, self.L0, avail, self.secondary)]
 
     def hit_ratio(self, i: int) -> float:
         return self.hit_max[i] * self.warm[i]
