@@ -21,21 +21,22 @@ from .scenario import Scenario
 STATES: tuple[str, ...] = ("up", "degraded", "overloaded", "down", "recovering")
 UP, DEGRADED, OVERLOADED, DOWN, RECOVERING = range(len(STATES))
 
-# Metrics per step: name -> (unit, one-line meaning). Declared once; CSV columns follow this order.
+# Metrics per step: name -> (unit, one-line meaning). Declared once; CSV columns follow this order
+# (the first eleven are the interface named in issue 2 — keep their names and order).
 METRICS: dict[str, tuple[str, str]] = {
     "login_success": ("fraction", "share of login attempts that succeed"),
     "upload_success": ("fraction", "share of video uploads that succeed"),
     "feed_personalization": ("fraction", "share of served For You feeds that are personalised"),
     "feed_repeat_rate": ("fraction", "share of feed videos the viewer has already seen"),
-    "feed_success": ("fraction", "share of feed requests that return any videos"),
-    "watch_success": ("fraction", "share of video plays that start"),
     "views_true": ("views", "views a sample creator's videos really have (from the durable event log)"),
     "views_displayed": ("views", "views the app shows that creator (blank = hidden)"),
     "earnings_true": ("USD", "what the sample creator has really earned"),
     "earnings_displayed": ("USD", "earnings the app shows (blank = hidden)"),
     "feed_load_time_s": ("seconds", "mean time to load the feed, failures included"),
-    "retry_amplification": ("ratio", "call attempts reaching backends per call a healthy run would make"),
+    "retry_amplification": ("ratio", "call attempts reaching backends per attempt a client without retries would send"),
     "backlog_events": ("events", "events in the durable log not yet applied to counters and earnings"),
+    "feed_success": ("fraction", "share of feed requests that return any videos"),
+    "watch_success": ("fraction", "share of video plays that start"),
     "utility_power": ("0/1", "1 while the utility feed supplies the site"),
     "halls_powered": ("fraction", "share of data halls with power and servers running"),
     "hall_temp_c": ("°C", "hottest data hall's air temperature"),

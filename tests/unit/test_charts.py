@@ -121,8 +121,8 @@ def test_every_chart_has_milestone_rules_and_labels_at_exact_times(specs, tl):
         assert shown == len(rows)
 
 
-def test_milestone_labels_do_not_overlap_at_narrowest_width():
-    base = sim.run(sim.Scenario())
+def test_milestone_labels_do_not_overlap_at_narrowest_width(tl):
+    base = tl
     ms = [sim.Milestone(600, "Power cut"), sim.Milestone(610, "Generators fail to start"),
           sim.Milestone(900, "UPS exhausted"), sim.Milestone(4500, "Power restored"),
           sim.Milestone(base.t_s[-1] - 60, "Recovered"), sim.Milestone(base.t_s[-1] - 50, "Counters caught up")]
@@ -179,17 +179,19 @@ def test_hidden_values_are_gaps_not_zero(tl):
     assert "hidden" in next(s for s in charts.chart_specs(t2) if s["id"] == "views")["description"]
 
 
-def test_downsampling_caps_points_keeps_extremes_ends_and_milestones():
-    base = sim.run(sim.Scenario(duration_min=480))
+def test_downsampling_caps_points_keeps_extremes_ends_and_milestones(tl):
+    n = 2881  # 8 h at 10 s steps (a synthetic timeline: only the fields the charts read)
     rng = random.Random(7)
-    n = len(base.t_s)
-    assert n > 2 * charts.MAX_POINTS
+    t_s = [i * 10.0 for i in range(n)]
     noisy = [rng.random() for _ in range(n)]
     noisy[1234] = 1.5  # a spike
     noisy[2001] = -0.5  # a dip
-    t2 = _with_metrics(base, login_success=noisy)
-    ms = [sim.Milestone(base.t_s[777], "Odd moment")]
-    t2 = dataclasses.replace(t2, milestones=ms)
+    metrics = {name: [1.0] * n for name in sim.METRIC_NAMES}
+    metrics["login_success"] = noisy
+    t2 = dataclasses.replace(tl, scenario=tl.scenario.replace(duration_min=480, step_s=10), t_s=t_s,
+                             metrics=metrics, milestones=[sim.Milestone(t_s[777], "Odd moment")])
+    assert n > 2 * charts.MAX_POINTS
+    base = t2
     rows = _series(_by_id(charts.chart_specs(t2), "login"))
     assert len(rows) <= charts.MAX_POINTS
     ts = [r["t"] for r in rows]

@@ -1,0 +1,38 @@
+"""AppTest helpers: the app's absolute path and a way to press the player's power switch.
+
+AppTest runs no JavaScript, so a flip of the switch is sent the way the browser sends it: a trigger
+value ("power_switch") on the component's trigger widget. That uses Streamlit internals
+(`_make_trigger_id`, `AppTest._run`); if a Streamlit upgrade moves them, fix `flip_switch` here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def player_data(at) -> dict:
+    """The payload the page sent to the player component in the last run."""
+    (comp,) = at.get("bidi_component")
+    proto = comp.proto
+    return json.loads(proto.json) if proto.json else json.loads(proto.mixed.json)
+
+
+def flip_switch(at, t_s: float, on: bool, click_id: str):
+    """Run the app as if the power switch was clicked at simulated time t_s."""
+    from streamlit.components.v2.bidi_component.main import _make_trigger_id
+
+    (comp,) = at.get("bidi_component")
+    states = at._tree.get_widget_states()
+    w = states.widgets.add()
+    w.id = _make_trigger_id(comp.proto.id, "events")
+    w.json_trigger_value = json.dumps([{"event": "power_switch", "value": {"t": t_s, "on": on, "click_id": click_id}}])
+    return at._run(states)
+
+

@@ -1,0 +1,120 @@
+"""AppTest: every page renders; the switch and the scheduled times re-run the model; presets load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sim
+from tests.app.apptest_helpers import ROOT, flip_switch, player_data
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def ok(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def states_at(data: dict, step: int) -> str:
+    """The digit string of node states at a step (frames are sent only where something changed)."""
+    row = data["node_frames"][0][1]
+    for i, frame in data["node_frames"]:
+        if i > step:
+            break
+        row = frame
+    return row
+
+
+def test_every_page_renders(app):
+    app.run()
+    ok(app)
+    for page in sorted((ROOT / "pages").glob("*.py")):
+        app.switch_page(str(page.relative_to(ROOT))).run()
+        ok(app)
+
+
+def test_opens_with_power_on_and_everything_healthy(app):
+    app.run()
+    ok(app)
+    data = player_data(app)
+    assert data["flips"] == []
+    assert all(set(row) == {"0"} for _, row in data["node_frames"])
+    assert app.get("bidi_component")[0].key == "player"
+
+
+def test_cutting_power_reruns_the_model_and_changes_the_timeline(app):
+    app.run()
+    before = player_data(app)
+    flip_switch(app, 600, False, "cut-1")
+    ok(app)
+    after = player_data(app)
+    assert after["id"] != before["id"]
+    assert after["ack"] == "cut-1"
+    assert after["flips"] == [[600.0, False]]
+    cut_step = int(600 / after["step_s"])
+    assert states_at(after, cut_step - 1) == states_at(before, cut_step - 1)  # the past stays as it was
+    assert any(states_at(after, s) != states_at(before, s) for s in range(cut_step, after["steps"]))
+
+    flip_switch(app, 1800, True, "restore-1")
+    ok(app)
+    restored = player_data(app)
+    assert restored["flips"] == [[600.0, False], [1800.0, True]]
+    step = int(1800 / restored["step_s"])
+    assert states_at(restored, step - 1) == states_at(after, step - 1)
+    recovering = str(sim.STATES.index("recovering"))
+    later = [states_at(restored, s) for s in range(step, restored["steps"])]
+    assert any(recovering in row or row != states_at(after, s + step) for s, row in enumerate(later))
+
+
+def test_a_repeated_click_is_applied_once(app, monkeypatch):
+    app.run()
+    flip_switch(app, 600, False, "same")
+    first = player_data(app)
+    flip_switch(app, 900, True, "same")  # same click id: a stale resend, not a new flip
+    ok(app)
+    assert player_data(app)["flips"] == first["flips"]
+
+
+def test_identical_inputs_are_not_simulated_twice(app, monkeypatch):
+    calls = []
+    real = sim.run
+    monkeypatch.setattr(sim, "run", lambda s, *a, **k: calls.append(s) or real(s, *a, **k))
+    app.run()
+    flip_switch(app, 610, False, "c1")
+    n = len(calls)
+    app.run()
+    app.run()
+    assert len(calls) == n
+
+
+def test_scheduled_cut_and_restore(app):
+    app.run()
+    app.number_input(key="cut_min").set_value(20).run()
+    app.number_input(key="restore_min").set_value(50).run()
+    ok(app)
+    assert player_data(app)["flips"] == [[1200.0, False], [3000.0, True]]
+
+
+def test_bad_switch_input_shows_a_message_not_a_traceback(app):
+    app.run()
+    flip_switch(app, "soon", False, "bad")
+    assert not app.exception
+    assert any("switch" in e.value for e in app.error)
+
+
+def test_every_preset_loads(app):
+    app.run()
+    box = app.selectbox(key="preset")
+    assert len(box.options) >= 1
+    for option in box.options:
+        app.selectbox(key="preset").select(option).run()
+        ok(app)
+        data = player_data(app)
+        key = app.session_state["preset"]
+        presets = getattr(sim, "PRESETS", {})
+        if key in presets:
+            expected = [[t, on] for t, on in presets[key].scenario.utility_flips()]
+            assert data["flips"] == expected
+        assert data["steps"] > 1

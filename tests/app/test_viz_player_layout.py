@@ -1,0 +1,56 @@
+"""The pure rendering helpers behind the player: stable layout, compact and safe payload."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+
+import sim
+from viz.layout import layered_layout, layers
+from viz.player import build_payload, keyframes, quantise, safe_json
+
+
+def test_layout_is_stable_and_layered():
+    g = sim.default_architecture()
+    a, b = layered_layout(g), layered_layout(g.copy())
+    assert a == b
+    assert len(set(a.values())) == len(a)  # no two nodes on the same spot
+    col = layers(g)
+    kinds = nx.get_node_attributes(g, "kind")
+    last = max(col.values())
+    assert all(col[n] == last for n, k in kinds.items() if k == "feature")
+    assert all(col[n] < last for n, k in kinds.items() if k != "feature")
+    for u, v in g.edges:  # every dependency sits left of its dependent
+        assert a[v][0] < a[u][0], (u, v)
+
+
+def test_layout_survives_a_cycle():
+    g = nx.DiGraph([("a", "b"), ("b", "a"), ("c", "a")])
+    nx.set_node_attributes(g, "service", "kind")
+    assert len(layered_layout(g)) == 3
+
+
+def test_payload_is_compact_deterministic_and_safe():
+    tl = sim.run(sim.Scenario())
+    p = build_payload(tl)
+    assert p == build_payload(tl)
+    assert p["steps"] == len(tl.t_s)
+    assert len(p["node_frames"]) < len(tl.t_s)
+    assert all(len(row) == len(p["nodes"]) for _, row in p["node_frames"])
+    assert all(len(row) == len(p["edges"]) and row.isdigit() for _, row in p["edge_frames"])
+    assert len(safe_json({k: v for k, v in p.items() if k not in ("charts", "datasets")})) < 60_000
+
+
+def test_text_from_user_files_cannot_break_out_of_a_script():
+    g = sim.default_architecture().copy()
+    g.nodes["auth"]["label"] = "</script><img src=x onerror=alert(1)>"
+    tl = sim.run(sim.Scenario(), g)
+    text = safe_json(build_payload(tl))
+    assert "</" not in text and "<img" not in text
+    assert json.loads(text)["nodes"][[n for n in g].index("auth")]["label"].startswith("</script>")
+
+
+def test_quantise_and_keyframes():
+    assert [quantise(x) for x in (0, 0.001, 0.01, 0.5, 1.0, float("nan"))] == [0, 0, 1, 4, 9, 0]
+    assert keyframes(["00", "00", "10", "10", "00"]) == [[0, "00"], [2, "10"], [4, "00"]]
