@@ -105,7 +105,7 @@ class Classifier:
 
     def edge_failures(self) -> list[float]:
         fails, codes = self.model.edge_fail, self.codes
-        return [round(fails[k], 2) if k >= 0 else (1.0 if codes[tgt] == DOWN else 0.0)
+        return [fails[k] if k >= 0 else (1.0 if codes[tgt] == DOWN else 0.0)
                 for k, tgt in zip(self.edge_model, self.edge_target)]
 
     # ---- causes ---------------------------------------------------------------------------
@@ -141,7 +141,7 @@ class Classifier:
             amp = m.retry_amplification()
             if amp > 1.3:
                 parts.append(f"retries ×{amp:.1f}")
-            if any(m.cache_miss[k] and m.dst[k] == i and m.warm[m.src[k]] < CACHE_WARM for k in range(m.e_count)):
+            if any(m.warm[c] < CACHE_WARM for c in m.caches_of.get(i, ())):
                 parts.append("its cache is cold")
             return "; ".join(parts)
         if code == DEGRADED:

@@ -26,6 +26,7 @@ BREAKER_OPEN_S = 30.0           # [assumption] Hystrix-style: open for 30 s, the
 BREAKER_TRIP = 0.5              # open when half of the calls in the window fail
 BREAKER_PROBE = 0.1             # share of calls let through while half-open
 HUGE = 1e12
+LATE_NEGLIGIBLE = 8.5           # timeout ≥ 8.5 × mean latency: late share < 1e-15
 
 
 def _warm_integral(h: float, target: float = 0.95) -> float:
@@ -159,6 +160,14 @@ class TrafficModel:
                               self.calls[k], self.cache_miss[k],
                               self.edge_allowed[k] if self.retry[k] else 1, self.to_backend[k]))
             self.td_plan.append((i, [c * n + i for c in self.classes_at[i]], pairs))
+        self.cache_plan = [(self.src[k], self.dst[k],
+                            [(c * e + k, c * n + self.dst[k]) for c in range(self.c_count) if self.use[c][k]])
+                           for k in range(e) if self.cache_miss[k]]
+        # Caches in front of each node (for the "its cache is cold" cause).
+        self.caches_of = {self.dst[k]: [] for k in range(e) if self.cache_miss[k]}
+        for k in range(e):
+            if self.cache_miss[k]:
+                self.caches_of[self.dst[k]].append(self.src[k])
         self.bu_plan = []
         for i in reversed(self.order):
             per_class = []
@@ -166,9 +175,11 @@ class TrafficModel:
                 edges = []
                 for k in ks:
                     fb = self.fb_edge[k]
+                    budget = self.s.retry_policy == "budget" and self.retry[k]
+                    mode = 2 if budget else (1 if self.edge_allowed[k] > 1 else 0)
                     edges.append((c * e + k, c * n + self.dst[k], self.dst[k], k, self.timeout[k],
                                   self.edge_allowed[k], self.is_fb[k], c * e + fb if fb >= 0 else -1,
-                                  self.required[k] or fb >= 0, self.calls[k], self.retry[k]))
+                                  self.required[k] or fb >= 0, self.calls[k], mode))
                 per_class.append((c * n + i, edges))
             leaf = [c * n + i for c in self.classes_at[i]] if not self.pairs_by_class[i] else []
             self.bu_plan.append((i, per_class, leaf))
@@ -180,10 +191,13 @@ class TrafficModel:
         self.warm = [1.0] * n                   # share of each cache's working set held
         self.p_att = [1.0] * (c * e)            # per-attempt success, last step
         self.s_call = [1.0] * (c * e)           # per-call success after retries, last step
+        self.node_ok = [1.0] * n
         self.p_retry = [1.0] * (c * e)          # per-attempt success ignoring shed rejections
         self.breaker_until = [-1.0] * e         # open until this time (s)
         self.half_open = [False] * e
         self.now = 0.0
+        self._cap_for: list[float] | None = None   # capacity is recomputed when availability changes
+        self._cap_avail: list[float] = []
 
     def normal_demand(self, scale: float) -> list[float]:
         """Requests/s per class at `scale` × normal traffic (consumers at the normal event rate)."""
@@ -210,7 +224,13 @@ class TrafficModel:
     def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
         n, e_count = self.n, self.e_count
         policy, allowed_k = self.s.retry_policy, self.edge_allowed
-        cap = [HUGE] * n if self._baseline else self.capacity_for(avail)
+        if self._baseline:
+            cap = [HUGE] * n
+        elif avail is not self._cap_for or avail != self._cap_avail:
+            cap = self.capacity_for(avail)
+            self._cap_for, self._cap_avail = avail, list(avail)
+        else:
+            cap = self.capacity
         self.capacity = cap
         now = self.now
         send = [1.0] * e_count
@@ -244,7 +264,10 @@ class TrafficModel:
                 a += arr[ci]
             a_tot[i] = a
             cap_i = cap[i]
-            admitted, served, queue[i], wait[i] = queue_step(queue[i], a, cap_i, dt, shedding)
+            if a <= cap_i and queue[i] == 0.0:
+                admitted = served = a            # the healthy case: what queue_step returns here
+            else:
+                admitted, served, queue[i], wait[i] = queue_step(queue[i], a, cap_i, dt, shedding)
             util[i] = a / cap_i if cap_i > 0 else (math.inf if a > 0 else 0.0)
             if a > 0:
                 own_ok[i] = admitted / a
@@ -290,7 +313,8 @@ class TrafficModel:
         s_call = [1.0] * (c_count * e_count)
         e_load = [0.0] * e_count
         e_fail = [0.0] * e_count
-        budget = policy == "budget"
+        ok_sum = [0.0] * n
+        best = [0.0] * n
         backoff = policy == "backoff"
         late_share, call_success, service_latency = m.late_share, m.call_success, m.service_latency
         expected_attempts, budget_call_success = m.expected_attempts, m.budget_call_success
@@ -301,25 +325,35 @@ class TrafficModel:
                 lat[ci] = own_lat
             for ci, edges in per_class:
                 s_i, q_i, lat_i = 1.0, 1.0, own_lat
-                for ck, cd, d, k, t_out, allowed, is_fb, fb_ck, needed, calls_k, retry in edges:
+                for ck, cd, d, k, t_out, allowed, is_fb, fb_ck, needed, calls_k, mode in edges:
                     lat_d = lat[cd]
-                    fine = succ[cd] * (1.0 - late_share(lat_d, t_out))
+                    s_d = succ[cd]
+                    # Fast path: responses far inside the timeout are never late.
+                    fine = s_d if lat_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lat_d, t_out))
                     open_ = breakers and send[k] == 0.0
                     pa = 0.0 if open_ else own_ok[d] * fine
                     # A shed request comes back as "overloaded, do not retry" (HTTP 429 / gRPC
                     # RESOURCE_EXHAUSTED), so clients retry only the other failures.
                     p_retry[ck] = fine if shedding else pa
-                    if budget and retry:
-                        sc = budget_call_success(pa)
-                    else:
+                    if mode == 0:
+                        sc = pa
+                    elif mode == 1:
                         sc = call_success(pa, allowed)
+                    else:
+                        sc = budget_call_success(pa)
                     # Full quality: the callee answered with everything (no fallback inside).
-                    pq = pa * qual[cd] / succ[cd] if succ[cd] > 1e-12 else 0.0
-                    sq = call_success(pq, allowed)
-                    p_att[ck], s_call[ck] = pa, sc
+                    q_d = qual[cd]
+                    if q_d == s_d and mode != 2:
+                        sq = sc
+                    else:
+                        pq = pa * q_d / s_d if s_d > 1e-12 else 0.0
+                        sq = call_success(pq, allowed)
+                    p_att[ck] = pa
+                    s_call[ck] = sc
                     x = eload[ck]
-                    e_load[k] += x
-                    e_fail[k] += x * (1.0 - sc)
+                    if x:
+                        e_load[k] += x
+                        e_fail[k] += x * (1.0 - sc)
                     if is_fb:
                         continue
                     q = calls_k if open_ else calls_eff[ck]
@@ -337,7 +371,12 @@ class TrafficModel:
                         lat_call += (tries - 1.0) * t_out
                     lat_i += q * lat_call
                 succ[ci], qual[ci], lat[ci] = s_i, q_i, lat_i
+                ok_sum[i] += arr[ci] * s_i
+                best[i] = s_i if s_i > best[i] else best[i]
         self.succ, self.qual, self.lat = succ, qual, lat
+        # Share of requests reaching each node that it completes (itself and its calls).
+        self.node_ok = [(ok_sum[i] / a_tot[i] if a_tot[i] > 0 else (best[i] if self.pairs[i] else 1.0))
+                        * own_ok[i] for i in range(n)]
         self.p_att, self.s_call, self.p_retry = p_att, s_call, p_retry
         self.edge_fail = [1.0 if send[k] == 0.0 else (e_fail[k] / e_load[k] if e_load[k] > 0 else 0.0)
                           for k in range(e_count)]
@@ -366,14 +405,12 @@ class TrafficModel:
     def _update_caches(self, dt: float) -> None:
         """Fill caches from backend responses — late ones too: a look-aside cache stores what the
         database returns even when the user's request has already timed out."""
-        n, e_count = self.n, self.e_count
-        for k in range(e_count):
-            if not self.cache_miss[k]:
-                continue
-            c_node, d = self.src[k], self.dst[k]
-            fills = sum(self.edge_load[c * e_count + k] * self.succ[c * n + d]
-                        for c in range(self.c_count)) * self.own_ok[d]
-            self.warm[c_node] = m.warm_cache(self.warm[c_node], fills, dt, self.cache_items[c_node])
+        load, succ, warm = self.edge_load, self.succ, self.warm
+        for c_node, d, pairs in self.cache_plan:
+            fills = 0.0
+            for ck, cd in pairs:
+                fills += load[ck] * succ[cd]
+            warm[c_node] = m.warm_cache(warm[c_node], fills * self.own_ok[d], dt, self.cache_items[c_node])
 
     def lose_cache(self, node: int, share: float) -> None:
         """A cache that loses power loses its contents (share = part of its servers lost)."""
@@ -394,15 +431,7 @@ class TrafficModel:
 
     def node_success(self, i: int) -> float:
         """Share of requests reaching node i that it completes (itself and its calls)."""
-        n = self.n
-        tot = ok = 0.0
-        best = 0.0
-        for c in self.classes_at[i]:
-            x = self.arrivals[c * n + i]
-            tot += x
-            ok += x * self.succ[c * n + i]
-            best = max(best, self.succ[c * n + i])
-        return (ok / tot if tot > 0 else best) * self.own_ok[i]
+        return self.node_ok[i]
 
     def retry_amplification(self) -> float:
         """Attempts reaching backends per attempt a retry-free client would send."""
