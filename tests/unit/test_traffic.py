@@ -161,3 +161,21 @@ def test_fallback_keeps_the_feature_up_but_not_full_quality():
     _run(model, avail_db=0.0)
     assert model.class_success("app") > 0.99
     assert model.class_quality("app") < 0.01
+
+
+def test_circuit_breaker_stops_calls_to_a_dead_dependency_and_uses_the_fallback():
+    model = _model(FALLBACK, circuit_breaker=True)
+    avail = [1.0] * model.n
+    avail[model.idx["db"]] = 0.0
+    for _ in range(3):
+        model.step(10.0, avail, model.normal_demand(1.0), shedding=False, breakers=True)
+    k = model.edge_ids.index(("middle", "db"))
+    assert model.breaker_until[k] > model.now - 10          # open
+    assert model.arrivals_total[model.idx["db"]] == 0.0     # no calls reach the dead database
+    assert model.class_success("app") > 0.99                # the fallback answers at once
+    # Once the database is back, a half-open probe succeeds and the breaker closes again.
+    avail[model.idx["db"]] = 1.0
+    for _ in range(6):
+        model.step(10.0, avail, model.normal_demand(1.0), shedding=False, breakers=True)
+    assert model.class_quality("app") > 0.99
+    assert not model.half_open[k]
