@@ -25,7 +25,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + error
+    def error(self, message: str):  # type: ignore[override]  # one line instead of usage + error
         raise UsageError(f"{message} (see python -m sim {self.prog.split()[-1]} --help)"
                          if self.prog.split()[-1] in ("run", "presets") else f"{message} (see python -m sim --help)")
 

@@ -38,7 +38,7 @@ class _AfterFacility(_SimEvent):
         super().__init__(env)
         self._ok = True
         self._value = None
-        env.schedule(self, 2, delay)
+        env.schedule(self, 2, delay)  # type: ignore[arg-type]  # simpy: priority after NORMAL (1)
 
 
 def run(scenario: Scenario, graph: nx.DiGraph | None = None) -> Timeline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import networkx as nx
 
 from .timeline import DEGRADED, DOWN, OVERLOADED, RECOVERING, STATES, UP, Event
+from .power import Facility
 from .traffic import TrafficModel
 
 OVERLOAD_ENTER, OVERLOAD_LEAVE = 1.05, 0.95
@@ -23,7 +24,7 @@ BACKLOG_REPLAYING = 1000.0          # events
 class Classifier:
     def __init__(self, g: nx.DiGraph, model: TrafficModel) -> None:
         self.g, self.model = g, model
-        self.facility = None            # set by the engine: hall power
+        self.facility: Facility | None = None   # set by the engine: hall power
         self.groups: dict[str, dict[str, bool]] = {}    # set by the engine: booted server groups
         self.node_ids: list[str] = list(g.nodes)
         self.pos = {n: i for i, n in enumerate(self.node_ids)}
@@ -50,6 +51,7 @@ class Classifier:
 
     def booting(self) -> dict[str, bool]:
         """Nodes with a server group whose hall is on but which has not finished booting."""
+        assert self.facility is not None
         halls = self.facility.halls
         return {node: any(not booted and halls[h].on for h, booted in g.items())
                 for node, g in self.groups.items()}
@@ -185,7 +187,8 @@ class Classifier:
         """Follow the worst-failing calls of one feature's requests down to the deepest culprit."""
         m = self.model
         cls = m.class_of.get(feature)
-        chain, cur = [], feature
+        chain: list[str] = []
+        cur = feature
         while True:
             nxt = self.worst_dependency(cur, cls)
             if nxt is None or nxt in chain:

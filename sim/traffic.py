@@ -164,7 +164,7 @@ class TrafficModel:
                             [(c * e + k, c * n + self.dst[k]) for c in range(self.c_count) if self.use[c][k]])
                            for k in range(e) if self.cache_miss[k]]
         # Caches in front of each node (for the "its cache is cold" cause).
-        self.caches_of = {self.dst[k]: [] for k in range(e) if self.cache_miss[k]}
+        self.caches_of: dict[int, list[int]] = {self.dst[k]: [] for k in range(e) if self.cache_miss[k]}
         for k in range(e):
             if self.cache_miss[k]:
                 self.caches_of[self.dst[k]].append(self.src[k])
@@ -196,6 +196,10 @@ class TrafficModel:
         self.breaker_until = [-1.0] * e         # open until this time (s)
         self.half_open = [False] * e
         self.now = 0.0
+        self.capacity: list[float] = []
+        self.arrivals: list[float] = []
+        self.arrivals_total: list[float] = [0.0] * n
+        self.edge_load: list[float] = [0.0] * (c * e)
         self._cap_for: list[float] | None = None   # capacity is recomputed when availability changes
         self._cap_avail: list[float] = []
 
@@ -223,7 +227,7 @@ class TrafficModel:
     # ---- one step ------------------------------------------------------------------------
     def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
         n, e_count = self.n, self.e_count
-        policy, allowed_k = self.s.retry_policy, self.edge_allowed
+        policy = self.s.retry_policy
         if self._baseline:
             cap = [HUGE] * n
         elif avail is not self._cap_for or avail != self._cap_avail:
