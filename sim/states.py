@@ -67,11 +67,13 @@ class Classifier:
         for node in self.infra:
             share, boot = avail.get(node, 1.0), booting.get(node, False)
             new[self.pos[node]] = RECOVERING if boot else DOWN if share <= 0 else DEGRADED if share < 1 else UP
+        capacity, util, node_ok, warm = m.capacity, m.util, m.node_ok, m.warm
+        is_feature, is_cache, consumer = m.is_feature, m.is_cache, self.consumer
         for i, node in enumerate(m.ids):
             p = self.traffic_pos[i]
             was = prev[p]
             deg_thr = DEGRADED_LEAVE if was == DEGRADED else DEGRADED_ENTER
-            if m.is_feature[i]:
+            if is_feature[i]:
                 ok = m.class_success(node)
                 down_thr = FEATURE_DOWN_LEAVE if was == DOWN else FEATURE_DOWN_ENTER
                 code = DOWN if ok < down_thr else DEGRADED if ok < deg_thr else UP
@@ -83,15 +85,15 @@ class Classifier:
             else:
                 share = avail.get(node, 1.0)
                 ov_thr = OVERLOAD_LEAVE if was == OVERLOADED else OVERLOAD_ENTER
-                if m.capacity[i] <= 1e-9:
+                if capacity[i] <= 1e-9:
                     code = DOWN
-                elif m.util[i] > ov_thr:
+                elif util[i] > ov_thr:
                     code = OVERLOADED
                 elif share < 1.0 and booting.get(node, False):
                     code = RECOVERING
-                elif share < 1.0 or m.node_success(i) < deg_thr:
+                elif share < 1.0 or node_ok[i] < deg_thr:
                     code = DEGRADED
-                elif (m.is_cache[i] and m.warm[i] < CACHE_WARM) or (self.consumer[i] and backlog > BACKLOG_REPLAYING):
+                elif (is_cache[i] and warm[i] < CACHE_WARM) or (consumer[i] and backlog > BACKLOG_REPLAYING):
                     code = RECOVERING
                 else:
                     code = UP
