@@ -85,7 +85,7 @@ def cache_backend_load(load: float, hit_ratio: float) -> float:
 def late_share(latency_s: float, timeout_s: float) -> float:
     """Share of responses that arrive after the caller's timeout.
 
-    [assumption] latencies spread as a Rayleigh tail around the mean: exp(−½ (T/W)²).
+    [assumption] latencies spread as a Rayleigh tail with scale σ = the mean W: exp(−½ (T/W)²).
     """
     if latency_s <= 1e-9:
         return 0.0

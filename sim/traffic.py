@@ -334,25 +334,26 @@ class TrafficModel:
                     s_d = succ[cd]
                     # Fast path: responses far inside the timeout are never late.
                     fine = s_d if lat_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lat_d, t_out))
-                    open_ = breakers and send[k] == 0.0
-                    pa = 0.0 if open_ else own_ok[d] * fine
+                    # An open or half-open breaker fails the calls it does not let through, at once.
+                    gate = send[k] if breakers else 1.0
+                    open_ = gate < 1.0
+                    pa_sent = own_ok[d] * fine              # per attempt actually sent
+                    pa = gate * pa_sent
                     # A shed request comes back as "overloaded, do not retry" (HTTP 429 / gRPC
                     # RESOURCE_EXHAUSTED), so clients retry only the other failures.
-                    p_retry[ck] = fine if shedding else pa
+                    p_retry[ck] = fine if shedding else pa_sent
                     if mode == 0:
                         sc = pa
                     elif mode == 1:
                         sc = call_success(pa, allowed)
                     else:
                         sc = budget_call_success(pa)
-                    # Full quality: the callee answered with everything (no fallback inside).
+                    # Full quality: a caller stops at its first answer, degraded or not, so the
+                    # share of full answers is the callee's among its successes (no "retry until
+                    # personalised").
                     q_d = qual[cd]
-                    if q_d == s_d and mode != 2:
-                        sq = sc
-                    else:
-                        pq = pa * q_d / s_d if s_d > 1e-12 else 0.0
-                        sq = call_success(pq, allowed)
-                    p_att[ck] = pa
+                    sq = sc if q_d == s_d else (sc * q_d / s_d if s_d > 1e-12 else 0.0)
+                    p_att[ck] = pa_sent                     # breakers judge the calls they let through
                     s_call[ck] = sc
                     x = eload[ck]
                     if x:
@@ -360,7 +361,7 @@ class TrafficModel:
                         e_fail[k] += x * (1.0 - sc)
                     if is_fb:
                         continue
-                    q = calls_k if open_ else calls_eff[ck]
+                    q = (calls_eff[ck] / gate if gate > 0.0 else calls_k) if open_ else calls_eff[ck]
                     eff = sc + (1.0 - sc) * s_call[fb_ck] if fb_ck >= 0 else sc
                     factor = eff if needed else 1.0
                     if q <= 1.0:
