@@ -418,15 +418,17 @@ def _build(chart_id: str, t_end: float) -> alt.LayerChart:
     ms = alt.Chart(alt.NamedData(name="milestones"))
     # The rule runs from its label (above the plot) to the bottom of the plot, so each label is
     # joined to its own rule even when labels are stacked.
-    rules = ms.mark_rule(color=MILESTONE_COLOR, strokeDash=MILESTONE_DASH, strokeWidth=1.5).encode(
+    # Decorative for assistive tech (aria=False): every milestone is already named, with its time,
+    # in the chart's description; an empty rule layer would otherwise be an unlabelled image.
+    rules = ms.mark_rule(color=MILESTONE_COLOR, strokeDash=MILESTONE_DASH, strokeWidth=1.5, aria=False).encode(
         x=alt.X("t:Q"), y=alt.Y("ytop:Q", scale=None), y2=alt.value(d.height), tooltip=[alt.Tooltip("label:N", title="event"), alt.Tooltip("clock:N", title="time")]
     )
     # per-datum alignment: split into left- and right-aligned text layers
     texts_left = ms.transform_filter("datum.align == 'left'").mark_text(
-        baseline="bottom", align="left", dx=3, fontSize=11, font="sans-serif", color="#222222"
+        baseline="bottom", align="left", dx=3, fontSize=11, font="sans-serif", color="#222222", aria=False
     ).encode(x=alt.X("t:Q"), y=alt.Y("y:Q", scale=None), text="label:N")
     texts_right = ms.transform_filter("datum.align == 'right'").mark_text(
-        baseline="bottom", align="right", dx=-3, fontSize=11, font="sans-serif", color="#222222"
+        baseline="bottom", align="right", dx=-3, fontSize=11, font="sans-serif", color="#222222", aria=False
     ).encode(x=alt.X("t:Q"), y=alt.Y("y:Q", scale=None), text="label:N")
     layers += [rules, texts_left, texts_right]
 
@@ -434,7 +436,7 @@ def _build(chart_id: str, t_end: float) -> alt.LayerChart:
     cursor_rule = (
         alt.Chart(alt.NamedData(name="cursor"))
         .transform_calculate(t=CURSOR_PARAM, clock=clock_t)
-        .mark_rule(color=CURSOR_COLOR, strokeWidth=2)
+        .mark_rule(color=CURSOR_COLOR, strokeWidth=2, aria=False)
         .encode(x=alt.X("t:Q"), tooltip=[alt.Tooltip("clock:N", title="now")])
     )
     layers.append(cursor_rule)

@@ -30,9 +30,21 @@ def states_at(data: dict, step: int) -> str:
 def test_every_page_renders(app):
     app.run()
     ok(app)
-    for page in sorted((ROOT / "pages").glob("*.py")):
+    for page in sorted((ROOT / "app_pages").glob("*.py")):
         app.switch_page(str(page.relative_to(ROOT))).run()
         ok(app)
+
+
+def test_the_explainer_keeps_its_scenario_across_pages(app):
+    app.run()
+    app.number_input(key="explainer_cut_min").set_value(20).run()
+    others = [p for p in sorted((ROOT / "app_pages").glob("*.py")) if p.name != "explainer.py"]
+    for page in others[:1]:
+        app.switch_page(str(page.relative_to(ROOT))).run()
+    app.switch_page("app_pages/explainer.py").run()
+    ok(app)
+    assert player_data(app)["flips"] == [[1200.0, False]]
+    assert app.number_input(key="explainer_cut_min").value == 20
 
 
 def test_opens_with_power_on_and_everything_healthy(app):
@@ -41,7 +53,7 @@ def test_opens_with_power_on_and_everything_healthy(app):
     data = player_data(app)
     assert data["flips"] == []
     assert all(set(row) == {"0"} for _, row in data["node_frames"])
-    assert app.get("bidi_component")[0].key == "player"
+    assert app.get("bidi_component")[0].key == "explainer_player"
 
 
 def test_cutting_power_reruns_the_model_and_changes_the_timeline(app):
@@ -91,8 +103,8 @@ def test_identical_inputs_are_not_simulated_twice(app, monkeypatch):
 
 def test_scheduled_cut_and_restore(app):
     app.run()
-    app.number_input(key="cut_min").set_value(20).run()
-    app.number_input(key="restore_min").set_value(50).run()
+    app.number_input(key="explainer_cut_min").set_value(20).run()
+    app.number_input(key="explainer_restore_min").set_value(50).run()
     ok(app)
     assert player_data(app)["flips"] == [[1200.0, False], [3000.0, True]]
 
@@ -106,13 +118,13 @@ def test_bad_switch_input_shows_a_message_not_a_traceback(app):
 
 def test_every_preset_loads(app):
     app.run()
-    box = app.selectbox(key="preset")
+    box = app.selectbox(key="explainer_preset")
     assert len(box.options) >= 1
     for option in box.options:
-        app.selectbox(key="preset").select(option).run()
+        app.selectbox(key="explainer_preset").select(option).run()
         ok(app)
         data = player_data(app)
-        key = app.session_state["preset"]
+        key = app.session_state["explainer_preset"]
         presets = getattr(sim, "PRESETS", {})
         if key in presets:
             expected = [[t, on] for t, on in presets[key].scenario.utility_flips()]

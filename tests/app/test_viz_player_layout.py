@@ -8,7 +8,7 @@ import networkx as nx
 
 import sim
 from viz.layout import layered_layout, layers
-from viz.player import build_payload, keyframes, quantise, safe_json
+from viz.player import build_payload, digit_rows, keyframes, quantise, quantise_all, safe_json
 
 
 def test_layout_is_stable_and_layered():
@@ -54,3 +54,6 @@ def test_text_from_user_files_cannot_break_out_of_a_script():
 def test_quantise_and_keyframes():
     assert [quantise(x) for x in (0, 0.001, 0.01, 0.5, 1.0, float("nan"))] == [0, 0, 1, 4, 9, 0]
     assert keyframes(["00", "00", "10", "10", "00"]) == [[0, "00"], [2, "10"], [4, "00"]]
+    shares = [[i / 97 for i in range(98)], [0.0049, 0.005, 0.06, 0.94, float("nan")] + [0] * 93]
+    assert quantise_all(shares).tolist() == [[quantise(x) for x in row] for row in shares]
+    assert digit_rows([[0, 3, 9], [4, 4, 0]]) == ["039", "440"]

@@ -80,15 +80,8 @@ def open_player(browser, url: str, width: int = 1400, height: int = 1600):
     watch = Watch(page)
     page.goto(url)
     page.wait_for_selector(".lo-player[data-drawn='1']", timeout=60_000)
-    page.wait_for_function("window.player && window.player.cursor().length > 0", timeout=60_000)
+    page.wait_for_function("window.player && window.player.charts() > 0", timeout=60_000)
     return page, watch
-
-
-@pytest.fixture
-def player_page(browser, app_url):
-    page, watch = open_player(browser, app_url)
-    yield page, watch
-    page.close()
 
 
 def chromium_missing() -> str | None:

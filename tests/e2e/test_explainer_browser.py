@@ -73,7 +73,11 @@ def test_switch_cuts_at_the_moment_shown_and_the_cascade_unfolds(player_page, ar
     page.wait_for_timeout(2500)
     t_now, cursor = page.evaluate("[player.time(), player.cursor()]")
     assert t_now > t_after
-    assert cursor and all(abs(c - t_now) <= 60 for c in cursor), (t_now, cursor)
+    assert cursor and all(abs(c - t_now) <= 60 for c in cursor), (t_now, cursor)  # charts on screen
+    # The text event log (a real table, outside the graph) lists the same changes, the current one marked.
+    log = page.get_by_role("region", name="Event log").locator("tbody tr")
+    assert log.count() >= 2 and "down" in log.all_inner_texts()[0] + log.all_inner_texts()[1]
+    assert page.locator('.lo-log tr[aria-current="true"]').count() == 1
     page.screenshot(path=str(artifacts / "02-after-cut-wide.png"), full_page=True)
     assert not watch.errors, watch.errors
 
@@ -151,3 +155,20 @@ def test_narrow_window(browser, app_url, artifacts):
     page.screenshot(path=str(artifacts / "04-after-cut-narrow.png"), full_page=True)
     assert not watch.errors, watch.errors
     page.close()
+
+
+def test_hover_tells_state_why_and_dependents(player_page, artifacts):
+    page, _ = player_page
+    page.evaluate("player.play()")
+    page.wait_for_function("player.time() > 60")
+    flip(page)
+    page.evaluate("player.pause(); player.seek(player.time() + 1800)")
+    states = page.evaluate("player.states()")
+    node = next(n for n, s in states.items() if s != "up" and n != "utility")
+    pos = page.evaluate(f"player.nodePosition({node!r})")
+    page.mouse.move(pos["x"], pos["y"])
+    tip = page.locator(".vis-tooltip")
+    tip.wait_for(state="visible", timeout=5000)
+    text = tip.inner_text()
+    assert f"State: {states[node]}" in text and "Why: " in text and "Depended on by: " in text, text
+    page.screenshot(path=str(artifacts / "05-tooltip-wide.png"))

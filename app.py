@@ -1,0 +1,20 @@
+"""Lights Out — entry point: page config and the router. Every page lives in app_pages/ (not pages/: that name puts Streamlit in its legacy multipage mode on a cold server)."""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:  # `import sim` / `import viz` however the app is started
+    sys.path.insert(0, str(ROOT))
+
+st.set_page_config(page_title="Lights Out", page_icon="💡", layout="wide")
+page = st.navigation([
+    st.Page(ROOT / "app_pages" / "explainer.py", title="Explainer", icon=":material/bolt:", default=True),
+    st.Page(ROOT / "app_pages" / "lab.py", title="Lab", icon=":material/science:"), st.Page(ROOT / "app_pages" / "compare.py", title="Compare", icon=":material/compare_arrows:"), st.Page(ROOT / "app_pages" / "experiment.py", title="Experiment", icon=":material/show_chart:"),  # issue 4
+    st.Page(ROOT / "app_pages" / "story.py", title="The story", icon=":material/menu_book:"),
+    st.Page(ROOT / "app_pages" / "teacher.py", title="Teacher notes", icon=":material/school:"),
+    st.Page(ROOT / "app_pages" / "about.py", title="About the model", icon=":material/info:"),
+])
+page.run()

@@ -1,0 +1,144 @@
+"""The explainer page: a power switch, the dependency graph failing step by step, charts, event log.
+
+Thin on purpose: widgets and the switch → a Scenario → sim.run (cached) → viz payload → one
+browser-side player component. Playback runs in the browser; the server only reruns when an input
+changes. The component is always mounted at the same place with the same key, so new data never
+remounts it (the player keeps its clock).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import streamlit as st
+
+import sim
+from viz.charts import chart_specs
+from viz.player import build_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYER_DIR = ROOT / "assets" / "player"
+INTRO, _, ABOUT = (ROOT / "assets" / "explainer.md").read_text(encoding="utf-8").partition("<!-- split -->")
+FREE_PLAY = "free_play"
+
+player = st.components.v2.component(
+    "lights_out_player",
+    html=(PLAYER_DIR / "player.html").read_text(encoding="utf-8"),
+    css=(PLAYER_DIR / "player.css").read_text(encoding="utf-8"),
+    js=(PLAYER_DIR / "player.js").read_text(encoding="utf-8"),
+    isolate_styles=False,  # in the page DOM, not a shadow root: one document for keys, tests, axe
+)
+
+
+def presets() -> dict[str, object]:
+    """Free play (power on, nothing scheduled) first, then the model's presets."""
+    free = SimpleNamespace(
+        title="Free play — power on, you hold the switch",
+        summary="Nothing is scheduled: the data center runs normally until you flip the switch.",
+        description="Every other setting is the model's default, as in the story as reported.",
+        scenario=sim.Scenario(power_cut_min=None, power_restored_min=None),
+    )
+    return {FREE_PLAY: free, **sim.PRESETS}
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def simulate(scenario: sim.Scenario) -> dict:
+    """One run as the player's payload. Identical scenarios are never simulated twice."""
+    tl = sim.run(scenario)
+    return build_payload(tl, chart_specs(tl), [(c.t_s, c.text) for c in sim.captions(tl)])
+
+
+# ---- state and callbacks (callbacks run before the script body) ---------------------------------
+# The page's own state lives in one dict that survives visits to other pages (Streamlit forgets the
+# values of widgets that were not drawn in a run); widget keys are prefixed so pages never collide.
+W_PRESET, W_CUT, W_RESTORE, PLAYER_KEY = "explainer_preset", "explainer_cut_min", "explainer_restore_min", "explainer_player"
+
+
+def _state() -> dict:
+    if "explainer" not in st.session_state:
+        st.session_state.explainer = {"preset": FREE_PLAY, "scenario": presets()[FREE_PLAY].scenario,
+                                      "epoch": 0, "ack": "", "error": ""}
+    return st.session_state.explainer
+
+
+def _sync_widgets(state: dict) -> None:
+    st.session_state[W_PRESET] = state["preset"]
+    st.session_state[W_CUT] = state["scenario"].power_cut_min
+    st.session_state[W_RESTORE] = state["scenario"].power_restored_min
+
+
+def _on_preset() -> None:
+    state = _state()
+    state.update(preset=st.session_state[W_PRESET], scenario=presets()[st.session_state[W_PRESET]].scenario,
+                 epoch=state["epoch"] + 1, error="")
+    _sync_widgets(state)
+
+
+def _on_schedule() -> None:
+    state = _state()
+    try:
+        state["scenario"] = state["scenario"].replace(
+            power_cut_min=st.session_state[W_CUT], power_restored_min=st.session_state[W_RESTORE])
+        state["error"] = ""
+    except sim.ScenarioError as exc:
+        state["error"] = f"That schedule cannot be used: {exc}"
+
+
+def _on_switch() -> None:
+    state = _state()
+    flip = st.session_state[PLAYER_KEY].get("power_switch")
+    if not isinstance(flip, dict) or flip.get("click_id") == state["ack"]:
+        return
+    state["ack"] = str(flip.get("click_id", ""))
+    s = state["scenario"]
+    try:
+        t_s = min(max(float(flip["t"]), 0.0), s.duration_min * 60)
+        state["scenario"] = s.with_power_flip(t_s / 60, bool(flip["on"]))
+        state["error"] = ""
+    except (KeyError, TypeError, ValueError) as exc:  # ScenarioError is a ValueError
+        state["error"] = f"The switch could not be applied: {exc}"
+    _sync_widgets(state)
+
+
+state = _state()
+options = presets()
+if state["preset"] not in options:
+    state["preset"] = FREE_PLAY
+if any(k not in st.session_state for k in (W_PRESET, W_CUT, W_RESTORE)):
+    _sync_widgets(state)
+
+# ---- page -----------------------------------------------------------------------------------------
+# Start loading the graph library while the rest of the page renders (the player reuses it).
+st.sidebar.html('<script src="app/static/vendor/vis-network.min.js"></script>', unsafe_allow_javascript=True)
+st.title("Lights Out: a power cut, step by step")
+st.markdown(INTRO)
+error_slot = st.empty()  # always present, so nothing above the player appears or disappears
+
+scenario: sim.Scenario = state["scenario"]
+limit = float(scenario.duration_min)
+c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
+c1.selectbox("Scenario", list(options), key=W_PRESET, on_change=_on_preset,
+             format_func=lambda k: options[k].title)
+c2.number_input("Scheduled power cut (minute)", min_value=0.0, max_value=limit, step=1.0, value=None,
+                key=W_CUT, placeholder="never", on_change=_on_schedule,
+                help="Minute of the run when the utility feed fails. Empty = never.")
+c3.number_input("Scheduled restore (minute)", min_value=0.0, max_value=limit, step=1.0, value=None,
+                key=W_RESTORE, placeholder="never", on_change=_on_schedule,
+                help="Minute of the run when the utility feed comes back. Empty = never.")
+chosen = options[state["preset"]]
+st.markdown(chosen.summary)
+
+try:
+    payload = simulate(scenario)
+except Exception as exc:  # noqa: BLE001 — a visitor sees a message, never a traceback
+    error_slot.error(f"The simulation could not run this scenario: {exc}")
+    st.stop()
+if state["error"]:
+    error_slot.error(state["error"])
+
+player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]), on_power_switch_change=_on_switch)
+
+with st.expander(f"About this scenario: {chosen.title}"):
+    st.markdown(chosen.description)
+st.markdown(ABOUT)

@@ -1,0 +1,496 @@
+// Lights Out player: draws the dependency graph and charts and animates a Timeline in the browser.
+//
+// Why in the browser: a server rerun per frame does not scale to a class on one container. Python
+// sends the whole run once (viz/player.py); this module animates it, reports a flip of the power
+// switch back to Python (setTriggerValue) and swaps in the re-simulated run without resetting the
+// clock. One long-lived Player per mount point, so a data change never remounts.
+// Text from data is only ever written with textContent (labels may come from user files).
+
+const LIBS = {
+  vis: ["app/static/vendor/vis-network.min.js"],
+
+  vega: ["app/static/vendor/vega.min.js", "app/static/vendor/vega-lite.min.js", "app/static/vendor/vega-embed.min.js"],
+};
+const SIM_SECONDS_PER_SECOND = 60; // 1× = one simulated minute per wall-clock second
+const MIN_SCALE = 0.5; // below this, labels are unreadable: pan instead of shrinking further
+const STYLE = [
+  // [shape, fill, border, icon]; index = state code (sim.STATES order)
+  ["dot", "#009E73", "#00583f", "✓"],
+  ["triangle", "#F0E442", "#6b6400", "!"],
+  ["diamond", "#E69F00", "#6e4c00", "▲"],
+  ["square", "#D55E00", "#5e2900", "✕"],
+  ["star", "#56B4E9", "#004d7a", "↻"],
+];
+const HEADINGS = { facility: "Power & cooling", infrastructure: "Infrastructure", datastore: "Data",
+  queue: "Data", cache: "Caches & workers", service: "Services", edge: "Edge", feature: "What users do" };
+const SKIP_KEYS = "input, textarea, select, button, a, [contenteditable], [role=slider], [role=switch]," +
+  " [role=combobox], [role=listbox], [role=option], [role=spinbutton], [role=textbox], [role=menu]";
+
+const scripts = new Map();
+function loadScript(rel) {
+  // The explainer page starts vis-network itself (st.html) so it parses while the page renders.
+  const early = document.querySelector(`script[src="${rel}"]`);
+  if (!scripts.has(rel) && early) {
+    scripts.set(rel, window.vis ? Promise.resolve() : new Promise((resolve, reject) => {
+      early.addEventListener("load", resolve);
+      early.addEventListener("error", () => reject(new Error("could not load " + rel)));
+    }));
+  }
+  if (!scripts.has(rel)) {
+    scripts.set(rel, new Promise((resolve, reject) => {
+      const s = document.createElement("script");
+      s.src = new URL(rel, document.baseURI).href;
+      s.onload = resolve;
+      s.onerror = () => { scripts.delete(rel); reject(new Error("could not load " + rel)); };
+      document.head.appendChild(s);
+    }));
+  }
+  return scripts.get(rel);
+}
+async function loadAll(list) { for (const rel of list) await loadScript(rel); }
+
+function clock(t) {
+  const m = Math.floor(t / 60);
+  return Math.floor(m / 60) + ":" + String(m % 60).padStart(2, "0");
+}
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+// Last index i with list[i][0] <= t (list sorted by time), or -1.
+function lastAt(list, t) {
+  let lo = 0, hi = list.length - 1, found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid][0] <= t + 1e-6) { found = mid; lo = mid + 1; } else hi = mid - 1;
+  }
+  return found;
+}
+function expand(frames, steps) {
+  const rows = new Array(steps);
+  for (let k = 0; k < frames.length; k++) {
+    const end = k + 1 < frames.length ? frames[k + 1][0] : steps;
+    for (let i = frames[k][0]; i < end; i++) rows[i] = frames[k][1];
+  }
+  return rows;
+}
+
+class Player {
+  constructor(parent) {
+    this.root = parent.querySelector(".lo-player");
+    const q = (s) => this.root.querySelector(s);
+    this.ui = {
+      graph: q(".lo-graph"), sw: q(".lo-switch"), swText: q(".lo-switch-text"), status: q(".lo-power-status"),
+      clock: q(".lo-clock-value"), play: q(".lo-play"), back: q(".lo-back"), fwd: q(".lo-fwd"),
+      start: q(".lo-start"), scrub: q(".lo-scrub"), speed: q(".lo-speed"), caption: q(".lo-caption"),
+      summary: q(".lo-summary"), charts: q(".lo-charts"), message: q(".lo-message"),
+      log: q(".lo-log tbody"), logScroll: q(".lo-log-scroll"), notUp: q("#lo-notup-list"),
+    };
+    this.t = 0; this.playing = true; this.speed = 1; this.shownStep = -1;
+    this.data = null; this.pending = null; this.charts = []; this.chartKey = null; this.epoch = null;
+    this.version = 0;
+    this.onKey = this.onKey.bind(this);
+    this.tick = this.tick.bind(this);
+    const u = this.ui;
+    u.play.onclick = () => (this.playing ? this.pause() : this.play());
+    u.back.onclick = () => this.step(-1);
+    u.fwd.onclick = () => this.step(1);
+    u.start.onclick = () => { this.pause(); this.seek(0); };
+    u.scrub.oninput = () => { this.pause(); this.seek(Number(u.scrub.value) * this.data.step_s); };
+    u.speed.onchange = () => { this.speed = Number(u.speed.value); };
+    u.sw.onclick = () => this.flip();
+    const zoom = (f) => this.network && this.network.moveTo({ scale: this.network.getScale() * f });
+    q(".lo-zoom-in").onclick = () => zoom(1.25);
+    q(".lo-zoom-out").onclick = () => zoom(0.8);
+    q(".lo-zoom-fit").onclick = () => this.network && this.network.fit({ animation: false });
+    document.addEventListener("keydown", this.onKey);
+    this.api = {
+      play: () => this.play(), pause: () => this.pause(), step: (n = 1) => this.step(n),
+      seek: (t) => this.seek(Number(t)), time: () => this.t, states: () => this.states(),
+      playing: () => this.playing, version: () => this.version, cursor: () => this.cursorValues(),
+      charts: () => this.charts.length,
+      // Where a node is drawn, in page coordinates (for tests that hover it).
+      nodePosition: (id) => {
+        const p = this.network.canvasToDOM(this.network.getPositions([id])[id]);
+        const r = this.ui.graph.getBoundingClientRect();
+        return { x: r.left + p.x, y: r.top + p.y };
+      },
+      // ms from the last click of the switch to the re-simulated run drawn (for the benchmark)
+      flipLatency: () => (this.appliedAt > this.clickedAt ? this.appliedAt - this.clickedAt : null),
+      setSpeed: (s) => { this.speed = Number(s); u.speed.value = String(s); },
+    };
+    window.player = this.api;
+  }
+
+  update(data, trigger) {
+    this.trigger = trigger;
+    const first = this.data === null;
+    if (first) performance.mark("lo-first-data");
+    const structure = (d) => d.nodes.map((n) => n.id + "@" + n.x + "," + n.y).join("|") + "#" +
+      d.edges.map((e) => e.from + ">" + e.to).join("|");
+    const rebuild = first || structure(data) !== structure(this.data);
+    const changed = data.id !== (this.data && this.data.id);
+    this.data = data;
+    if (changed) {  // an acknowledgement alone (same run) changes nothing drawn
+      this.nodeRows = expand(data.node_frames, data.steps);
+      this.edgeRows = expand(data.edge_frames, data.steps);
+      this.byNode = data.nodes.map(() => []);
+      for (const ev of data.events) if (ev[1] >= 0) this.byNode[ev[1]].push(ev);
+      this.ui.scrub.max = String(data.steps - 1);
+      this.fillLog(data);
+    }
+    if (this.epoch !== null && data.epoch !== this.epoch) { this.t = 0; this.play(); }
+    this.epoch = data.epoch;
+    this.t = Math.min(this.t, (data.steps - 1) * data.step_s);
+    if (this.pending && data.ack === this.pending) this.settle("");
+    this.shownNodes = rebuild ? null : this.shownNodes;
+    this.shownEdges = rebuild ? null : this.shownEdges;
+    this.ready = loadAll(LIBS.vis).then(() => {
+      if (rebuild || !this.network) this.build();
+      this.shownStep = -1;
+      this.render();
+      if (changed) { this.version++; this.appliedAt = performance.now(); }
+      this.root.dataset.version = String(this.version);
+    }).catch((err) => this.fail(err));
+    this.loadCharts(data);
+    if (first) requestAnimationFrame(this.tick);
+  }
+
+  fail(err) {
+    this.ui.message.hidden = false;
+    this.ui.message.textContent = "The graph could not be drawn: " + err.message +
+      ". The app serves its JavaScript from app/static; check that server.enableStaticServing is true.";
+    console.error(err);
+  }
+
+  build() {
+    const d = this.data;
+    this.nodesDS = new vis.DataSet(d.nodes.map((n) => ({ id: n.id, x: n.x, y: n.y, fixed: true })));
+    this.edgesDS = new vis.DataSet(d.edges.map((e, i) => ({ id: i, from: e.from, to: e.to })));
+    if (this.network) this.network.destroy();
+    this.network = new vis.Network(this.ui.graph, { nodes: this.nodesDS, edges: this.edgesDS }, {
+      physics: false, layout: { randomSeed: 1, improvedLayout: false },
+      interaction: { dragNodes: false, zoomView: false, dragView: true, hover: true, tooltipDelay: 120,
+        keyboard: false, selectConnectedEdges: false },
+      nodes: { size: 14, borderWidth: 2, font: { size: 17, face: "sans-serif", color: "#1f2230", multi: false },
+        widthConstraint: { maximum: 130 } },
+      edges: { smooth: { type: "cubicBezier", forceDirection: "horizontal", roundness: 0.4 },
+        arrows: { to: { enabled: false } }, selectionWidth: 0, hoverWidth: 0 },
+    });
+    const headings = this.headings();
+    this.network.once("afterDrawing", () => performance.mark("lo-graph-drawn"));
+    this.network.on("afterDrawing", (ctx) => {
+      ctx.save();
+      ctx.font = "bold 18px sans-serif"; ctx.fillStyle = "#3b3f4c"; ctx.textAlign = "center";
+      for (const h of headings) ctx.fillText(h.text, h.x, h.y);
+      ctx.restore();
+      this.root.dataset.drawn = "1";
+    });
+    this.network.once("afterDrawing", () => this.autoFit());
+    this.resize = new ResizeObserver(() => this.autoFit());
+    this.resize.observe(this.ui.graph);
+  }
+
+  // Fit the whole graph, but never below a readable scale: on a narrow screen the graph is shown
+  // at MIN_SCALE around its centre and can be dragged sideways (Fit shows all of it, however small).
+  autoFit() {
+    if (!this.network) return;
+    this.network.fit({ animation: false });
+    if (this.network.getScale() < MIN_SCALE) this.network.moveTo({ scale: MIN_SCALE, animation: false });
+  }
+
+  headings() {
+    const cols = new Map();
+    let top = Infinity;
+    for (const n of this.data.nodes) {
+      top = Math.min(top, n.y);
+      if (!cols.has(n.x)) cols.set(n.x, n.kind);
+    }
+    const out = [];
+    for (const [x, kind] of [...cols.entries()].sort((a, b) => a[0] - b[0])) {
+      const text = HEADINGS[kind] || kind;
+      const prev = out[out.length - 1];
+      if (prev && prev.text === text) { prev.x2 = x; } else out.push({ text, x1: x, x2: x });
+    }
+    return out.map((h) => ({ text: h.text, x: (h.x1 + h.x2) / 2, y: top - 50 }));
+  }
+
+  fillLog(data) {
+    const rows = data.events.map(([t, j, state, cause]) => {
+      const tr = document.createElement("tr");
+      const name = j >= 0 ? data.nodes[j].label : "";
+      for (const text of [clock(t), name, state, cause]) tr.appendChild(el("td", "", text));
+      return tr;
+    });
+    this.ui.log.replaceChildren(...rows);
+    if (!rows.length) {
+      const tr = document.createElement("tr"), td = el("td", "", "No service changed state in this run.");
+      td.colSpan = 4; tr.appendChild(td); this.ui.log.appendChild(tr);
+    }
+    this.logRow = null;
+  }
+
+  markLog(t) {
+    const k = lastAt(this.data.events, t);
+    const row = k >= 0 ? this.ui.log.children[k] : null;
+    if (row === this.logRow) return;
+    if (this.logRow) this.logRow.removeAttribute("aria-current");
+    this.logRow = row;
+    if (!row) return;
+    row.setAttribute("aria-current", "true");
+    if (this.playing) {
+      const box = this.ui.logScroll;
+      box.scrollTop = Math.max(0, row.offsetTop - box.clientHeight / 2);
+    }
+  }
+
+  index() { return Math.max(0, Math.min(this.data.steps - 1, Math.floor(this.t / this.data.step_s + 1e-9))); }
+
+  states() {
+    const row = this.nodeRows[this.index()];
+    const out = {};
+    this.data.nodes.forEach((n, j) => { out[n.id] = this.data.state_names[Number(row[j])]; });
+    return out;
+  }
+
+  powerOn(t) {
+    let on = true;
+    for (const [ft, fon] of this.data.flips) if (ft <= t + 1e-6) on = fon;
+    return on;
+  }
+
+  tooltip(j, code) {
+    const n = this.data.nodes[j];
+    const box = el("div", "lo-tip");
+    box.appendChild(el("b", "", n.label));
+    box.appendChild(el("div", "", "State: " + this.data.state_names[code]));
+    const evs = this.byNode[j];
+    const k = lastAt(evs, this.index() * this.data.step_s);
+    if (k >= 0 && evs[k][3]) box.appendChild(el("div", "", "Why: " + evs[k][3] + " (at " + clock(evs[k][0]) + ")"));
+    if (n.users.length) box.appendChild(el("div", "", "Depended on by: " + n.users.join(", ")));
+    if (n.needs.length) box.appendChild(el("div", "", "Depends on: " + n.needs.join(", ")));
+    return box;
+  }
+
+  // Called every animation frame while playing: only the clock changes within a step, so the rest
+  // runs when the step changes (or new data sets this.shownStep = -1).
+  render() {
+    if (!this.data) return;
+    const d = this.data, i = this.index(), u = this.ui;
+    const now = clock(this.t);
+    if (now !== this.shownClock) {
+      this.shownClock = now;
+      u.clock.textContent = now;
+      u.scrub.setAttribute("aria-valuetext", now);
+    }
+    if (i === this.shownStep) return;
+    this.shownStep = i;
+    const t = i * d.step_s;
+    u.scrub.value = String(i);
+    u.graph.dataset.simTime = String(t);
+    const on = this.powerOn(t);
+    u.sw.setAttribute("aria-checked", String(on));
+    u.swText.textContent = on ? "ON" : "OFF";
+    if (!this.pending) u.sw.disabled = false;
+    const cap = lastAt(d.captions, t);
+    const text = cap >= 0 ? d.captions[cap][1] : clock(t) + " — Everything is running normally.";
+    if (u.caption.textContent !== text) u.caption.textContent = text;
+    this.moveCursor(false);
+    this.markLog(t);
+    if (this.nodesDS) this.renderGraph(i, t); else this.shownStep = -1;
+  }
+
+  renderGraph(i, t) {
+    const d = this.data, row = this.nodeRows[i], erow = this.edgeRows[i];
+    const nodeUpd = [], counts = d.state_names.map(() => 0), down = [];
+    for (let j = 0; j < d.nodes.length; j++) {
+      const code = Number(row[j]);
+      counts[code]++;
+      if (code !== 0) down.push(d.nodes[j].label + " (" + d.state_names[code] + ")");
+      if (this.shownNodes && this.shownNodes[j] === row[j]) continue;
+      const [shape, fill, border, icon] = STYLE[code] || STYLE[0];
+      nodeUpd.push({ id: d.nodes[j].id, shape, label: d.nodes[j].label + "\n" + icon + " " + d.state_names[code],
+        color: { background: fill, border, hover: { background: fill, border: "#000" } },
+        borderWidth: code === 0 ? 2 : 3, shapeProperties: { borderDashes: code === 3 ? [4, 3] : false },
+        title: this.tooltip(j, code) });
+    }
+    const edgeUpd = [];
+    for (let k = 0; k < d.edges.length; k++) {
+      if (this.shownEdges && this.shownEdges[k] === erow[k]) continue;
+      const q = Number(erow[k]), call = d.edges[k].kind === "call" || d.edges[k].kind === "fallback";
+      // Calls carry the story; power and "needs" lines stay faint so the picture stays readable.
+      edgeUpd.push({ id: k, color: { color: q ? "#D55E00" : "#8c8c8c", opacity: call ? (q ? 0.95 : 0.75) : (q ? 0.45 : 0.22) },
+        width: call ? (q ? 1.5 + q * 0.5 : 1.2) : (q ? 1.5 : 1), dashes: q ? [6, 4] : false });
+    }
+    if (nodeUpd.length) this.nodesDS.update(nodeUpd);
+    if (edgeUpd.length) this.edgesDS.update(edgeUpd);
+    this.shownNodes = row; this.shownEdges = erow;
+    const parts = d.state_names.map((s, c) => counts[c] + " " + s).filter((s, c) => counts[c]);
+    this.ui.summary.textContent = "At " + clock(t) + ": " + parts.join(", ") + ".";
+    this.ui.notUp.textContent = down.length ? down.join(", ") + "." : "Every service is up.";
+  }
+
+  tick(now) {
+    if (!this.alive) return;
+    const last = this.lastFrame || now;
+    this.lastFrame = now;
+    if (this.playing && this.data) {
+      const end = (this.data.steps - 1) * this.data.step_s;
+      this.t = Math.min(end, this.t + Math.min(0.25, (now - last) / 1000) * SIM_SECONDS_PER_SECOND * this.speed);
+      if (this.t >= end) this.pause();
+      this.render();
+    }
+    requestAnimationFrame(this.tick);
+  }
+
+  play() {
+    if (!this.data) { this.playing = true; return; }
+    if (this.t >= (this.data.steps - 1) * this.data.step_s) this.t = 0;
+    this.playing = true;
+    this.ui.play.textContent = "Pause";
+  }
+  pause() { this.playing = false; this.ui.play.textContent = "▶ Play"; this.render(); }
+  seek(t) {
+    if (!this.data || !Number.isFinite(t)) return;
+    this.t = Math.max(0, Math.min((this.data.steps - 1) * this.data.step_s, t));
+    this.render();
+  }
+  step(n) { this.pause(); this.seek((this.index() + Math.trunc(n)) * this.data.step_s); }
+
+  flip() {
+    if (this.pending || !this.data || !this.trigger) return;
+    const t = this.index() * this.data.step_s;
+    const on = !this.powerOn(t);
+    this.pending = "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    this.ui.sw.disabled = true;
+    this.ui.sw.setAttribute("aria-busy", "true");
+    this.ui.status.textContent = (on ? "Restoring power at " : "Cutting power at ") + clock(t) + " — re-running the model…";
+    this.timer = setTimeout(() => this.settle("No answer from the server yet — try the switch again."), 20000);
+    this.clickedAt = performance.now();
+    this.trigger("power_switch", { t, on, click_id: this.pending });
+  }
+  settle(message) {
+    clearTimeout(this.timer);
+    this.pending = null;
+    this.ui.sw.disabled = false;
+    this.ui.sw.removeAttribute("aria-busy");
+    this.ui.status.textContent = message;
+  }
+
+  onKey(e) {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || !this.data) return;
+    const target = e.target instanceof Element ? e.target : null;
+    if (target && target.closest(SKIP_KEYS)) return;
+    if (e.key === " " || e.code === "Space") { this.playing ? this.pause() : this.play(); }
+    else if (e.key === "ArrowRight") this.step(1);
+    else if (e.key === "ArrowLeft") this.step(-1);
+    else if (e.key === "Home") { this.pause(); this.seek(0); }
+    else return;
+    e.preventDefault();
+  }
+
+  // Charts load after the graph has drawn (the graph is what a visitor looks at first). When only
+  // the data changed (same chart templates), the datasets are swapped in place, one chart per
+  // frame, so a flip of the switch never blocks the animation with a full re-embed. Only charts on
+  // screen follow the cursor (at most ~12 times a second); others catch up when scrolled to.
+  loadCharts(data) {
+    const key = JSON.stringify(data.charts) + JSON.stringify(data.datasets);
+    if (key === this.chartKey) return;
+    this.chartKey = key;
+    const shape = JSON.stringify(data.charts.map((c) => [c.id, Object.assign({}, c.spec, { description: "" })]));
+    const frame = () => new Promise((r) => requestAnimationFrame(r));
+    const stale = () => key !== this.chartKey;
+    this.chartsReady = (this.chartsReady || Promise.resolve()).then(() => this.ready).then(async () => {
+      if (stale() || !data.charts.length) return;
+      if (shape === this.chartShape) {
+        for (let i = 0; i < this.charts.length && !stale(); i++) {
+          await frame();
+          const c = this.charts[i];
+          for (const [name, values] of Object.entries(data.datasets)) {
+            try { c.view.data(name, values); } catch (_) { /* this chart does not use that dataset */ }
+          }
+          c.box.setAttribute("aria-label", data.charts[i].title + ". " + data.charts[i].description);
+          await c.view.runAsync();
+        }
+        return;
+      }
+      await loadAll(LIBS.vega);
+      if (stale()) return;
+      // Embed into boxes already in the page: vega sizes width="container" charts from them.
+      const old = new Map(this.charts.map((c) => [c.id, c.box])), made = [];
+      this.charts.forEach((c) => c.view.finalize());
+      this.charts = [];
+      for (const chart of data.charts) {
+        await frame();
+        const box = old.get(chart.id) || el("figure", "lo-chart");
+        box.setAttribute("aria-label", chart.title + ". " + chart.description);
+        this.ui.charts.appendChild(box);
+        const full = Object.assign({}, chart.spec, { datasets: data.datasets });
+        const view = (await vegaEmbed(box, full, { actions: false, renderer: "svg" })).view;
+        let cursor = true;
+        try { view.signal(data.cursor_param); } catch (_) { cursor = false; }
+        made.push({ id: chart.id, box, view, cursor, visible: false, at: null });
+      }
+      const ids = new Set(made.map((c) => c.id));
+      for (const [id, box] of old) if (!ids.has(id)) box.remove();
+      if (this.seen) this.seen.disconnect();
+      this.seen = new IntersectionObserver((entries) => {
+        for (const e of entries) {
+          const c = this.charts.find((x) => x.box === e.target);
+          if (c) c.visible = e.isIntersecting;
+        }
+        this.moveCursor(true);
+      });
+      made.forEach((c) => this.seen.observe(c.box));
+      this.charts = made;
+      this.chartShape = shape;
+      this.param = data.cursor_param;
+      this.moveCursor(true);
+    }).catch((err) => console.error("charts:", err));
+  }
+
+  moveCursor(now) {
+    if (!this.data || !this.charts.length) return;
+    if (this.cursorBusy || (!now && performance.now() - (this.cursorAt || 0) < 80)) {
+      if (!this.cursorTimer) this.cursorTimer = setTimeout(() => { this.cursorTimer = null; this.moveCursor(true); }, 80);
+      return;
+    }
+    const value = this.index() * this.data.step_s * (this.data.cursor_scale || 1);
+    const todo = this.charts.filter((c) => c.cursor && c.visible && c.at !== value);
+    if (!todo.length) return;
+    this.cursorBusy = true;
+    this.cursorAt = performance.now();
+    Promise.all(todo.map((c) => { c.at = value; return c.view.signal(this.param, value).runAsync(); }))
+      .catch((err) => console.error("cursor:", err))
+      .finally(() => { this.cursorBusy = false; });
+  }
+  // Cursor positions of the charts on screen (simulated seconds × cursor_scale).
+  cursorValues() { return this.charts.filter((c) => c.cursor && c.visible).map((c) => c.view.signal(this.param)); }
+
+  destroy() {
+    this.alive = false;
+    document.removeEventListener("keydown", this.onKey);
+    if (this.resize) this.resize.disconnect();
+    if (this.network) this.network.destroy();
+    this.charts.forEach((c) => c.view.finalize());
+    if (this.seen) this.seen.disconnect();
+    clearTimeout(this.timer);
+    clearTimeout(this.cursorTimer);
+    if (window.player === this.api) delete window.player;
+  }
+}
+
+const players = new Map();
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  let p = players.get(parentElement);
+  if (!p) {
+    p = new Player(parentElement);
+    p.alive = true;
+    players.set(parentElement, p);
+  }
+  if (data) p.update(data, setTriggerValue);
+  return () => { p.destroy(); players.delete(parentElement); };
+}

@@ -1,0 +1,169 @@
+"""Explainer page speed in a real browser, as ratios to bare Streamlit pages measured in the same run.
+
+Prints medians (ms) and ratios; it is a script, not a timed test (timings depend on the machine).
+  1. open: page load → graph drawn, vs a one-line Streamlit page → its text shown   (target ≤ 1.5×)
+  2. flip: switch click → re-simulated run applied in the player, vs st.button click → rerun shown
+     (target ≤ 2×); flips at new times (a new simulation each) and repeated flips (cache hits)
+  3. reruns: messages the browser sends to the server during a whole playback     (target 0)
+
+Run: python benchmarks/bench_page.py [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.e2e.browser_helpers import (CHROMIUM, CHROMIUM_ARGS, chromium_missing, isolated_env,  # noqa: E402
+                                       start_streamlit, stop)
+
+BARE_LINE = 'import streamlit as st\nst.write("hello")\n'
+BARE_BUTTON = ('import streamlit as st\n'
+               'st.session_state.n = st.session_state.get("n", 0) + bool(st.button("Go"))\n'
+               'st.write(f"count {st.session_state.n}")\n')
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+DRAWN = ".lo-player[data-drawn='1']"
+
+
+def ms(seconds: list[float]) -> float:
+    return statistics.median(seconds) * 1000
+
+
+def open_once(browser, url: str, ready: str) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.wait_for_selector(ready, timeout=60_000)
+    elapsed = time.perf_counter() - t0
+    page.close()
+    return elapsed
+
+
+class ButtonPage:
+    """The bare page with one st.button; click() → seconds until the rerun's text shows."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page()
+        self.page.goto(url)
+        self.page.wait_for_selector("text=count 0")
+        self.n = 0
+
+    def click(self) -> float:
+        self.page.wait_for_selector(IDLE)
+        self.n += 1
+        t0 = time.perf_counter()
+        self.page.get_by_role("button", name="Go").click()
+        self.page.wait_for_selector(f"text=count {self.n}", timeout=60_000)
+        return time.perf_counter() - t0
+
+
+class PlayerPage:
+    """The explainer; flip(t) → seconds from the click to the re-simulated run drawn, and the
+    same measured inside the page (performance.now), and bytes received over the websocket."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        self.received: list[int] = []
+        self.page.on("websocket", lambda ws: ws.on("framereceived", lambda f: self.received.append(len(f) if f else 0)))
+        self.page.goto(url)
+        self.page.wait_for_selector(".lo-player[data-drawn='1']", timeout=60_000)
+        self.page.wait_for_function("player.charts() > 0")
+
+    def flip(self, t: float) -> tuple[float, float, int]:
+        page = self.page
+        page.evaluate(f"player.pause(); player.seek({t})")  # paused: the same flips again hit the cache
+        page.wait_for_selector(IDLE)
+        page.wait_for_function("!document.querySelector('.lo-switch').disabled")
+        version, n0 = page.evaluate("player.version()"), len(self.received)
+        t0 = time.perf_counter()
+        page.get_by_role("switch", name="Data center power").click()
+        page.wait_for_function(f"player.version() > {version}", polling=5, timeout=60_000)
+        elapsed = time.perf_counter() - t0
+        inside = page.evaluate("player.flipLatency()") / 1000
+        page.wait_for_selector(IDLE)
+        return elapsed, inside, sum(self.received[n0:])
+
+
+def reruns_during_playback(browser, url: str) -> tuple[int, float]:
+    """Messages sent to the server while the whole timeline plays at 8×."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    sent: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda f: sent.append(1)))
+    page.goto(url)
+    page.wait_for_selector(".lo-player[data-drawn='1']", timeout=60_000)
+    page.wait_for_selector(IDLE)
+    page.wait_for_timeout(1000)
+    before = len(sent)
+    t0 = time.perf_counter()
+    page.evaluate("player.setSpeed(8); player.seek(0); player.play()")
+    page.wait_for_function("!player.playing()", timeout=300_000, polling=500)
+    elapsed = time.perf_counter() - t0
+    page.close()
+    return len(sent) - before, elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    args = ap.parse_args()
+    if why := chromium_missing():
+        sys.exit(f"cannot run: {why}")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        (home / "bare_line.py").write_text(BARE_LINE)
+        (home / "bare_button.py").write_text(BARE_BUTTON)
+        servers = [start_streamlit(ROOT / "app.py", home), start_streamlit(home / "bare_line.py", home, cwd=home),
+                   start_streamlit(home / "bare_button.py", home, cwd=home)]
+        (_, app), (_, line), (_, button) = servers
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=isolated_env(home))
+                open_once(browser, app, DRAWN)  # warm-up: imports, first simulation, caches
+                open_once(browser, line, "text=hello")
+                app_open, bare_open = [], []
+                for _ in range(args.repeat):  # interleaved, so machine noise hits both alike
+                    app_open.append(open_once(browser, app, DRAWN))
+                    bare_open.append(open_once(browser, line, "text=hello"))
+                player, bare = PlayerPage(browser, app), ButtonPage(browser, button)
+                bare.click()
+                times = [600.0 + 130 * i for i in range(args.repeat)]
+                flip_new, flip_inside, sizes, bare_click = [], [], [], []
+                for t in times:
+                    elapsed, inside, size = player.flip(t)
+                    flip_new.append(elapsed), flip_inside.append(inside), sizes.append(size)
+                    bare_click.append(bare.click())
+                player.page.reload()
+                player.page.wait_for_selector(DRAWN)
+                player.page.wait_for_function("player.charts() > 0")
+                flip_cached = []
+                for t in times:  # the same flips again, from the same start: cache hits
+                    flip_cached.append(player.flip(t)[0])
+                    bare_click.append(bare.click())
+                reruns, played = reruns_during_playback(browser, app)
+                browser.close()
+        finally:
+            for proc, _ in servers:
+                stop(proc)
+
+    print(f"repeats: {args.repeat} (medians)")
+    print(f"open   explainer → graph drawn       {ms(app_open):7.0f} ms")
+    print(f"       bare one-line page            {ms(bare_open):7.0f} ms   ratio {ms(app_open) / ms(bare_open):.2f}× (target ≤ 1.5×)")
+    print(f"flip   switch → new run applied (new scenario) {ms(flip_new):7.0f} ms   ratio {ms(flip_new) / ms(bare_click):.2f}×"
+          f"   (in-page: {ms(flip_inside):.0f} ms)")
+    print(f"       switch → new run applied (cached)       {ms(flip_cached):7.0f} ms   ratio {ms(flip_cached) / ms(bare_click):.2f}×")
+    print(f"       st.button rerun round trip              {ms(bare_click):7.0f} ms   (target ≤ 2×)")
+    print(f"       bytes received per flip (median)        {statistics.median(sizes):7.0f}")
+    print(f"reruns during a full playback at 8× ({played:.0f} s): {reruns} messages sent to the server (target 0)")
+
+
+if __name__ == "__main__":
+    main()
