@@ -1,0 +1,147 @@
+"""The Lab: every scenario control, presets, the player showing the result, outcomes, link and export.
+
+Thin on purpose: link or widgets → a Scenario → sim.run (cached) → viz (player payload, outcomes,
+chart specs) → the page. The whole configuration lives in the URL (sim.links); a bad link opens
+the nearest valid settings with a notice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+import sim
+from sim.__main__ import scenario_toml
+from sim.outcomes import outcome
+from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
+                        seed_widgets, share_bar, show_notices, to_params, write_link)
+from viz.charts import chart_specs
+from viz.player import build_payload
+from viz.whatif import controls, escape_md, export_specs, groups, outcome_frame, scenario_lines, sections
+
+ROOT = Path(__file__).resolve().parent.parent
+P = "lab."                      # session-state prefix of this page's widgets
+FIELDS = [c.name for c in controls()]
+TEXT = sections("lab.md")
+
+player = st.components.v2.component(
+    "lights_out_lab_player",
+    html=(ROOT / "assets" / "player" / "player.html").read_text(encoding="utf-8"),
+    css=(ROOT / "assets" / "player" / "player.css").read_text(encoding="utf-8"),
+    js=(ROOT / "assets" / "player" / "player.js").read_text(encoding="utf-8"),
+    isolate_styles=False,
+)
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def simulate(scenario: sim.Scenario) -> dict:
+    """One run and everything this page shows of it (identical scenarios are simulated once)."""
+    tl = sim.run(scenario)
+    return {
+        "payload": build_payload(tl, chart_specs(tl), [(c.t_s, c.text) for c in sim.captions(tl)]),
+        "outcome": outcome(tl),
+        "summary": sim.summary(tl),
+        "metrics_csv": tl.metrics_csv(),
+        "events_csv": tl.events_csv(),
+        "export": export_specs(tl),
+    }
+
+
+# ---- state and callbacks (callbacks run before the script body) ---------------------------------
+def _on_preset() -> None:
+    s = sim.PRESETS[st.session_state[P + "preset"]].scenario.replace(seed=st.session_state[P + "seed"])
+    seed_widgets(P, s, FIELDS)
+    st.session_state[P + "epoch"] += 1
+
+
+def _on_switch() -> None:
+    flip = st.session_state[P + "player"].get("power_switch")
+    if not isinstance(flip, dict) or flip.get("click_id") == st.session_state[P + "ack"]:
+        return
+    st.session_state[P + "ack"] = str(flip.get("click_id", ""))
+    s: sim.Scenario = st.session_state[P + "scenario"]
+    try:
+        t_min = min(max(float(flip["t"]), 0.0), s.duration_min * 60) / 60
+        seed_widgets(P, s.with_power_flip(t_min, bool(flip["on"])), FIELDS)
+    except (KeyError, TypeError, ValueError) as exc:
+        st.session_state[P + "error"] = f"The switch could not be applied: {exc}"
+
+
+if P + "scenario" not in st.session_state:
+    st.session_state.update({P + "scenario": sim.PRESETS[sim.DEFAULT_PRESET].scenario, P + "preset": sim.DEFAULT_PRESET,
+                             P + "epoch": 0, P + "ack": "", P + "error": "", P + "notices": []})
+    seed_widgets(P, st.session_state[P + "scenario"], FIELDS)
+
+link_params = incoming_link(P + "url")
+if link_params is not None:  # a link was opened (or edited by hand): it wins over the widgets
+    preset, s, notices = from_params(link_params)
+    st.session_state[P + "preset"] = preset
+    seed_widgets(P, s, FIELDS)
+    st.session_state[P + "notices"] = notices
+    st.session_state[P + "notice_for"] = None
+    st.session_state[P + "epoch"] += 1
+else:
+    ensure_widgets(P, st.session_state[P + "scenario"], FIELDS)
+
+# ---- page -----------------------------------------------------------------------------------------
+st.title("Lab: what if…?")
+st.markdown(TEXT["intro"])
+notice_slot = st.empty()  # always present, so nothing above the player appears or disappears
+
+st.selectbox("Preset", list(sim.PRESETS), key=P + "preset", on_change=_on_preset,
+             format_func=lambda k: sim.PRESETS[k].title)
+preset = sim.PRESETS[st.session_state[P + "preset"]]
+st.markdown(preset.summary)
+with st.expander(f"About this preset: {preset.title}"):
+    st.markdown(preset.description)
+
+st.markdown(TEXT["controls"])
+ctrl_groups = groups(controls())
+for tab, (name, group) in zip(st.tabs(list(ctrl_groups)), ctrl_groups.items()):
+    with tab:
+        cols = st.columns(3)
+        for i, c in enumerate(group):
+            with cols[i % 3]:
+                control(c, P)
+        if name.startswith("Seed"):
+            st.button("New seed", on_click=new_seed, args=(P + "seed",),
+                      help="Pick a random seed: boot times and demand noise change, the settings do not.")
+
+scenario, error = read_widgets(P, st.session_state[P + "scenario"], FIELDS)
+error = error or st.session_state[P + "error"]
+st.session_state[P + "error"] = ""
+st.session_state[P + "scenario"] = scenario
+params = to_params(preset.name, scenario)
+if st.session_state[P + "notices"] and st.session_state.get(P + "notice_for") not in (None, params):
+    st.session_state[P + "notices"] = []  # the visitor changed something since the link was opened
+st.session_state[P + "notice_for"] = params
+write_link(P + "url", params)
+show_notices(notice_slot, st.session_state[P + "notices"], error)
+
+changed = scenario_lines(scenario, preset.name)
+st.markdown("**Changed from the preset:** " + (escape_md("; ".join(changed)) if changed else "nothing yet."))
+
+try:
+    view = simulate(scenario)
+except Exception as exc:  # noqa: BLE001 — a visitor sees a message, never a traceback
+    st.error(f"The simulation could not run this scenario: {escape_md(exc)}")
+    st.stop()
+
+st.markdown(TEXT["results"])
+data = dict(view["payload"], ack=st.session_state[P + "ack"], epoch=st.session_state[P + "epoch"])
+player(key=P + "player", data=data, on_power_switch_change=_on_switch)
+
+st.markdown(TEXT["outcomes"])
+st.table(outcome_frame({"This run": view["outcome"]}), hide_index=True)
+st.markdown("\n".join(f"- {escape_md(line)}" for line in view["summary"]))
+
+st.markdown(TEXT["share"])
+share_bar(P + "export", view["export"], f"lights-out-{preset.name}")
+st.markdown("Link to this run:")
+st.code(page_url("lab", params), language=None, wrap_lines=True)
+d1, d2, d3 = st.columns(3)
+d1.download_button("Metrics (CSV)", view["metrics_csv"], "lights-out-metrics.csv", "text/csv", on_click="ignore")
+d2.download_button("Events (CSV)", view["events_csv"], "lights-out-events.csv", "text/csv", on_click="ignore")
+d3.download_button("Scenario for the CLI (TOML)", scenario_toml(preset.name, scenario), "lights-out-scenario.toml",
+                   "application/toml", on_click="ignore")

@@ -1,0 +1,226 @@
+"""Timeline → outcomes: the handful of numbers that say how bad a run was for users.
+
+Pure functions over a finished `Timeline` (no re-simulation, no Streamlit). The Compare page, the
+sweeps and the tests all read the same numbers, so "does not recover" means the same everywhere.
+
+Definitions (each one is a modelling choice, documented here and in the Lab's Markdown):
+
+- **Healthy step**: logins, uploads and feeds each succeed for at least 95 % of requests and at
+  least 90 % of feeds are personalised — the same test the engine uses for its "Recovered"
+  milestone (`sim.engine._story_milestones`).
+- **Power returns**: the start of the final stretch in which every data hall has power and running
+  servers (`halls_powered == 1`) — from the utility *or* the generators. A run whose halls never
+  lost power measures recovery from the last scheduled return of the utility feed instead.
+- **Recovered**: the first step from which the run stays healthy until its end. A run that is not
+  healthy at its last step has *not recovered* ("never", within the simulated time).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from .timeline import Timeline, clock
+
+HEALTHY_SUCCESS = 0.95        # login, upload and feed success
+HEALTHY_PERSONALISED = 0.90   # share of feeds that are personalised
+LOGIN_OUTAGE_BELOW = 0.5      # a minute counts as "logins down" when under half succeed
+LOST_TOLERANCE_EVENTS = 0.5   # rounding of the stored metrics (6 decimals) is far below one event
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one run went for users. Times are simulated; `None` means "did not happen"."""
+
+    login_outage_min: float
+    """Minutes in which fewer than half of login attempts succeeded."""
+    degraded_feed_user_min: float
+    """User-minutes of degraded feed (failed or not personalised), in units of the normal audience:
+    1.0 = every user of a normal day had a degraded feed for one minute. Scales with `load`."""
+    peak_retry_amplification: float
+    """Highest ratio of call attempts reaching backends to the calls a retry-free client sends."""
+    power_back_s: float | None
+    """When power returned for good (see module docstring); None if it never returned."""
+    recovered_s: float | None
+    """Start of the final healthy stretch, if the run ends healthy; None = not recovered by the end."""
+    recover_after_power_min: float | None
+    """Minutes from `power_back_s` to `recovered_s` (0 if users were fine when power returned);
+    None = never (within the run), or power never returned."""
+    max_counter_gap_views: float
+    """Largest shortfall of the displayed view counter below the true count (sample creator)."""
+    counter_hidden_min: float
+    """Minutes in which the view counter was hidden (blank)."""
+    events_lost: float | None
+    """View events neither applied to the counters nor waiting in the durable log, at
+    `events_checked_s`: produced (true views) − applied (displayed views) − backlog. An upper bound
+    (a display error can only add to it); None if the counter was never fully readable."""
+    events_checked_s: float | None
+    """The step `events_lost` was checked at: the last one where the displayed counter was readable."""
+    end_s: float
+    """The run's last step."""
+
+    @property
+    def recovered(self) -> bool:
+        return self.recovered_s is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Human-readable rows: (field, label, help). The order is the table's order.
+ROWS: tuple[tuple[str, str, str], ...] = (
+    ("login_outage_min", "Login outage", "minutes in which under half of logins succeed"),
+    ("degraded_feed_user_min", "Degraded feed", "user-minutes (normal audience = 1 user) of failed or generic feeds"),
+    ("peak_retry_amplification", "Peak retry amplification", "attempts per call a retry-free client would make"),
+    ("recover_after_power_min", "Time to recover after power returns", "minutes; 'never' = not by the end of the run"),
+    ("max_counter_gap_views", "Largest counter gap", "true views minus displayed views, sample creator"),
+    ("events_lost", "Events lost", "produced − applied − waiting in the durable log (must be 0)"),
+)
+
+
+def sample_views_per_event(tl: Timeline) -> float:
+    """How many of the sample creator's views one durable-log event stands for in this run.
+
+    The engine scales the sample creator's views from the app-wide event rate; the same constants
+    are read here so that backlog (events) and views can be compared.
+    """
+    from .engine import SAMPLE_VIEWS_PER_S
+    from .traffic import TrafficModel
+
+    rate = TrafficModel(tl.graph, tl.scenario).event_rate(1.0)
+    return SAMPLE_VIEWS_PER_S / max(rate, 1e-9)
+
+
+def healthy_steps(tl: Timeline) -> list[bool]:
+    m = tl.metrics
+    return [
+        lo >= HEALTHY_SUCCESS and up >= HEALTHY_SUCCESS and fe >= HEALTHY_SUCCESS and pe >= HEALTHY_PERSONALISED
+        for lo, up, fe, pe in zip(m["login_success"], m["upload_success"], m["feed_success"],
+                                  m["feed_personalization"])
+    ]
+
+
+def _final_stretch_start(flags: list[bool]) -> int | None:
+    """Index where the final run of True values starts; None if the last value is False."""
+    if not flags or not flags[-1]:
+        return None
+    i = len(flags) - 1
+    while i > 0 and flags[i - 1]:
+        i -= 1
+    return i
+
+
+def _step_s(tl: Timeline) -> float:
+    return float(tl.t_s[1] - tl.t_s[0]) if len(tl.t_s) > 1 else float(tl.scenario.step_s)
+
+
+def power_back(tl: Timeline) -> float | None:
+    """When power returned for good (see module docstring)."""
+    halls = tl.metrics["halls_powered"]
+    if any(h < 1.0 for h in halls):
+        start = _final_stretch_start([h >= 1.0 for h in halls])
+        return None if start is None else float(tl.t_s[start])
+    restores = [t for t, on in tl.scenario.utility_flips() if on and t <= tl.t_s[-1]]
+    if restores:
+        return float(restores[-1])
+    cuts = [t for t, on in tl.scenario.utility_flips() if not on and t <= tl.t_s[-1]]
+    return None if cuts else 0.0
+
+
+def events_lost(tl: Timeline, sample: float | None = None) -> tuple[float | None, float | None]:
+    """(events lost, time checked): produced − applied − waiting at the last readable step.
+
+    Produced = the true view count (every event the durable log accepted), applied = what the
+    counter displays when it is readable, waiting = the backlog. A readable step is one where the
+    view-counts feature is up and the counter is not hidden; if its read was only partly
+    successful, the shortfall shows up here as an apparent loss — never as a hidden one.
+    """
+    sample = sample if sample is not None else sample_views_per_event(tl)
+    m = tl.metrics
+    col = tl.node_ids.index("view_counts") if "view_counts" in tl.node_ids else None
+    for i in range(len(tl.t_s) - 1, -1, -1):
+        shown = m["views_displayed"][i]
+        if shown is None or (isinstance(shown, float) and math.isnan(shown)):
+            continue
+        if col is not None and tl.node_states[i][col] != 0:
+            continue
+        lost = (m["views_true"][i] - shown) / sample - m["backlog_events"][i]
+        lost = 0.0 if abs(lost) <= LOST_TOLERANCE_EVENTS else lost
+        return max(0.0, round(lost, 1)), float(tl.t_s[i])
+    return None, None
+
+
+def outcome(tl: Timeline) -> Outcome:
+    """Every outcome of one run."""
+    m = tl.metrics
+    dt = _step_s(tl)
+    minutes = lambda n: n * dt / 60.0  # noqa: E731
+    login_out = minutes(sum(1 for x in m["login_success"] if x < LOGIN_OUTAGE_BELOW))
+    load = float(tl.scenario.load)
+    degraded = sum(max(0.0, 1.0 - p) for p in m["feed_personalization"]) * dt / 60.0 * load
+    peak = max(m["retry_amplification"], default=1.0)
+    back = power_back(tl)
+    healthy = healthy_steps(tl)
+    start = _final_stretch_start(healthy)
+    recovered = None if start is None else float(tl.t_s[start])
+    if back is None or recovered is None:
+        after = None
+    else:
+        after = max(0.0, (recovered - back) / 60.0)
+    gaps = [t - s for t, s in zip(m["views_true"], m["views_displayed"]) if s is not None and s == s]
+    hidden = minutes(sum(1 for s in m["views_displayed"] if s is None or s != s))
+    lost, checked = events_lost(tl)
+    return Outcome(
+        login_outage_min=round(login_out, 2),
+        degraded_feed_user_min=round(degraded, 2),
+        peak_retry_amplification=round(float(peak), 3),
+        power_back_s=back,
+        recovered_s=recovered,
+        recover_after_power_min=None if after is None else round(after, 2),
+        max_counter_gap_views=round(max(gaps, default=0.0), 1),
+        counter_hidden_min=round(hidden, 2),
+        events_lost=lost,
+        events_checked_s=checked,
+        end_s=float(tl.t_s[-1]),
+    )
+
+
+def format_value(o: Outcome, name: str) -> str:
+    """One outcome as table text: '12 min', '×3.5', 'never (by 3:00)', '0 (checked at 0:14)'."""
+    v = getattr(o, name)
+    if name == "recover_after_power_min":
+        if o.power_back_s is None:
+            return "power never returned"
+        if v is None:
+            return f"never (not recovered by {clock(o.end_s)})"
+        return "no outage" if v == 0 and o.login_outage_min == 0 else f"{v:.0f} min"
+    if name == "login_outage_min":
+        return f"{v:.0f} min"
+    if name == "degraded_feed_user_min":
+        return f"{v:,.0f} user-min"
+    if name == "peak_retry_amplification":
+        return f"×{v:.1f}"
+    if name == "max_counter_gap_views":
+        return f"{v:,.0f} views" + (f" (hidden {o.counter_hidden_min:.0f} min)" if o.counter_hidden_min else "")
+    if name == "events_lost":
+        if v is None:
+            return "not checkable (counter never readable)"
+        at = ("" if o.events_checked_s == o.end_s
+              else f" (checked at {clock(o.events_checked_s)}, the last readable moment)")
+        return f"{v:,.0f}{at}"
+    return str(v)
+
+
+def table(outcomes: dict[str, Outcome]) -> list[dict[str, str]]:
+    """Rows for a table: one per outcome, one column per run (keyed by the dict's names)."""
+    return [
+        {"Outcome": label, **{name: format_value(o, field) for name, o in outcomes.items()}, "Meaning": help_}
+        for field, label, help_ in ROWS
+    ]
+
+
+OUTCOME_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Outcome))
+
+__all__ = ["Outcome", "ROWS", "OUTCOME_FIELDS", "outcome", "table", "format_value", "events_lost",
+           "power_back", "healthy_steps", "sample_views_per_event"]
