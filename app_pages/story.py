@@ -1,0 +1,191 @@
+"""The guided story: the January 2026 outage in chapters, each driving the same simulation, graph
+and charts to its moment, with predict-then-reveal questions and a presenter mode.
+
+Thin on purpose: chapters and their prose come from assets/story/*.md (classroom.story), questions
+and their computed answers from classroom.questions, the graph and charts from the explainer's
+player (assets/player, viz.player). While a chapter's question is open the player only receives the
+run up to the question's moment, so the answer is nowhere in the page until the reader predicts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import streamlit as st
+
+import classroom
+import sim
+from classroom.questions import QUESTIONS, feedback
+from classroom.ui import presenter_mode
+from viz.charts import chart_specs
+from viz.player import build_payload
+
+ROOT = Path(__file__).resolve().parent.parent
+PLAYER_DIR = ROOT / "assets" / "player"
+KEYS_DIR = ROOT / "assets" / "classroom"
+CHAPTERS = classroom.load_chapters()
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+player = st.components.v2.component(
+    "lights_out_story_player", html=_read(PLAYER_DIR / "player.html"), css=_read(PLAYER_DIR / "player.css"),
+    js=_read(PLAYER_DIR / "player.js"), isolate_styles=False)
+story_keys = st.components.v2.component(
+    "lights_out_story_keys", html=_read(KEYS_DIR / "keys.html"), css=_read(KEYS_DIR / "keys.css"),
+    js=_read(KEYS_DIR / "keys.js"))
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def run(scenario: sim.Scenario) -> sim.Timeline:
+    """One simulation per scenario for every visitor (a Timeline is never modified after a run)."""
+    return sim.run(scenario)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def view(index: int, revealed: bool) -> dict:
+    """Everything the page shows of chapter `index`: the player's data and the step moments."""
+    ch = CHAPTERS[index]
+    full = run(ch.scenario)
+    shown, t_end = classroom.chapter_timeline(ch, full, revealed)
+    caps = [(c.t_s, c.text) for c in sim.captions(full) if c.t_s <= t_end]
+    steps = [min(classroom.resolve_time(s, full), t_end) for s in ch.steps]
+    lines = [sim.caption_at([c for c in sim.captions(full) if c.t_s <= t_end], t) for t in steps]
+    return {"payload": build_payload(shown, chart_specs(shown), caps), "steps": steps, "lines": lines, "end": t_end}
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def outcome(question_id: str, scenario: sim.Scenario):
+    return QUESTIONS[question_id].compute(run(scenario), run)
+
+
+def clock_s(t: float) -> str:
+    s = int(round(t)) % 60
+    return sim.clock(t) + (f":{s:02d}" if s else "")
+
+
+# ---- state and callbacks ----------------------------------------------------------------------
+def _set(chapter: int, step: int) -> None:
+    chapter = max(0, min(len(CHAPTERS) - 1, chapter))
+    st.session_state.chapter = chapter
+    st.session_state.step = max(0, min(len(CHAPTERS[chapter].steps) - 1, step))
+    st.session_state.chapter_pick = chapter
+    st.query_params["chapter"] = str(chapter + 1)
+
+
+def go(delta: int) -> None:
+    c, s = st.session_state.chapter, st.session_state.step
+    if delta > 0:
+        _set(c, s + 1) if s + 1 < len(CHAPTERS[c].steps) else _set(c + 1, 0)
+    elif s > 0:
+        _set(c, s - 1)
+    elif c > 0:
+        _set(c - 1, len(CHAPTERS[c - 1].steps) - 1)
+
+
+def _on_keys() -> None:
+    nav = (st.session_state.get("story_keys") or {}).get("nav")
+    if not isinstance(nav, dict) or nav.get("id") == st.session_state.keys_ack:
+        return
+    st.session_state.keys_ack = nav.get("id")
+    go(1 if nav.get("dir", 1) > 0 else -1)
+
+
+def _on_pick() -> None:
+    _set(st.session_state.chapter_pick, 0)
+
+
+def _reveal(qid: str) -> None:
+    choice = st.session_state.get(f"predict_{qid}")
+    if choice is not None:
+        st.session_state.predictions = {**st.session_state.predictions, qid: choice}
+
+
+def _ask_again(qid: str) -> None:
+    st.session_state.predictions = {k: v for k, v in st.session_state.predictions.items() if k != qid}
+    st.session_state.pop(f"predict_{qid}", None)
+
+
+def _on_switch() -> None:
+    """The story's power schedule is fixed; acknowledge the click so the switch settles."""
+    flip = (st.session_state.get("story_player") or {}).get("power_switch")
+    if isinstance(flip, dict):
+        st.session_state.switch_ack = str(flip.get("click_id", ""))
+        st.session_state.switch_note = True
+
+
+if "chapter" not in st.session_state:
+    try:
+        start = int(st.query_params.get("chapter", "1")) - 1
+    except ValueError:
+        start = 0
+    st.session_state.update(predictions={}, keys_ack="", switch_ack="", switch_note=False)
+    _set(start, 0)
+
+# ---- page -----------------------------------------------------------------------------------------
+idx, step = st.session_state.chapter, st.session_state.step
+chapter = CHAPTERS[idx]
+qid = chapter.question
+prediction = st.session_state.predictions.get(qid) if qid else None
+revealed = not qid or prediction is not None
+
+top = st.columns([3, 2, 1.2, 1.2], vertical_alignment="bottom")
+top[0].selectbox("Chapter", range(len(CHAPTERS)), key="chapter_pick", on_change=_on_pick,
+                 format_func=lambda i: f"{i + 1}. {CHAPTERS[i].title}")
+with top[1]:
+    presenter_mode()
+top[2].button("◀ Back", on_click=go, args=(-1,), disabled=idx == 0 and step == 0, width="stretch", key="back_top")
+top[3].button("Next ▶", on_click=go, args=(1,), disabled=idx == len(CHAPTERS) - 1 and step == len(chapter.steps) - 1,
+              width="stretch", key="next_top", type="primary")
+
+st.title(f"{idx + 1}. {chapter.title}")
+v = view(idx, revealed)
+t_step = v["steps"][step]
+st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)}.** "
+            f"Latest event: {v['lines'][step]}")
+st.markdown(chapter.body)
+
+if qid:
+    q = QUESTIONS[qid]
+    out = outcome(qid, chapter.scenario)
+    options = dict(q.options(out))
+    with st.container(border=True):
+        st.subheader("Predict, then reveal")
+        st.markdown(q.prompt(out))
+        if prediction is None:
+            st.radio("Your prediction", list(options), index=None, key=f"predict_{qid}",
+                     format_func=lambda k: options[k])
+            st.button("Reveal the answer", key=f"reveal_{qid}", on_click=_reveal, args=(qid,),
+                      disabled=st.session_state.get(f"predict_{qid}") is None,
+                      help="Choose a prediction first; the answer is computed from the model.")
+        else:
+            right, text = feedback(q, out, prediction)
+            st.markdown(f"**Your prediction:** {options.get(prediction, prediction)}")
+            (st.success if right else st.warning)(text, icon="✔️" if right else "✖️")
+            st.button("Ask me again", key=f"again_{qid}", on_click=_ask_again, args=(qid,))
+    if prediction is None and view(idx, True)["end"] > v["end"]:
+        st.markdown(f"*The graph and charts below run only up to {clock_s(v['end'])}: predict first, "
+                    "then the rest of this chapter is revealed.*")
+if revealed and chapter.after:
+    st.markdown(chapter.after)
+
+if st.session_state.switch_note:
+    st.info("In the story the power schedule is fixed. To flip the switch yourself, open this chapter in the Lab.")
+data = dict(v["payload"], ack=st.session_state.switch_ack, epoch=0)
+player(key="story_player", data=data, on_power_switch_change=_on_switch)
+story_keys(key="story_keys", data={"seek_t": t_step, "key": f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"},
+           on_nav_change=_on_keys)
+
+st.subheader("Things to try")
+st.markdown(chapter.try_this)
+st.markdown(f"[Open this chapter's scenario in the Lab](lab?{urlencode(chapter.lab_query())}) — "
+            f"preset *{sim.PRESETS[chapter.preset].title}*"
+            + (f", with {', '.join(f'{k} = {val}' for k, val in chapter.settings)}" if chapter.settings else "") + ".")
+
+bottom = st.columns([1, 1, 4])
+bottom[0].button("◀ Back", on_click=go, args=(-1,), disabled=idx == 0 and step == 0, width="stretch", key="back_bottom")
+bottom[1].button("Next ▶", on_click=go, args=(1,), width="stretch", key="next_bottom",
+                 disabled=idx == len(CHAPTERS) - 1 and step == len(chapter.steps) - 1)

@@ -1,0 +1,33 @@
+"""Teacher notes: objectives, a 15- and a 45-minute lesson plan, discussion questions with model
+answers, common misconceptions and a one-page handout. The prose is in assets/teacher/*.md; every
+number in it is filled in from the model (classroom.teaching), so it always matches the story."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import sim
+from classroom.teaching import render, story_facts
+from classroom.ui import presenter_mode
+
+
+@st.cache_data(show_spinner=False)
+def facts() -> dict[str, str]:
+    """The story's numbers (seven model runs, computed once per server)."""
+    return story_facts(sim.run)
+
+
+presenter_mode()
+st.title("Teacher notes")
+raw = facts()
+f = {k: v.replace("$", "\\$") for k, v in raw.items()}
+for name in ("objectives", "lesson_15", "lesson_45", "discussion", "misconceptions"):
+    st.markdown(render(name, f))
+
+st.header("One-page handout")
+handout = render("handout", raw)
+st.markdown("Print it or share it: the prediction log matches the story's questions.")
+st.download_button("Download the handout (Markdown)", handout, "lights-out-handout.md", "text/markdown",
+                   on_click="ignore")
+with st.expander("Preview the handout"):
+    st.markdown(handout.replace("$", "\\$"))
