@@ -138,7 +138,8 @@ class _Run:
     def _operator_shed(self, at: float):
         yield self.env.timeout(at)
         self.shedding = True
-        self._milestone(self.env.now, "Operators shed load")
+        if self.was_harmed:                  # only worth marking when there is something to recover from
+            self._milestone(self.env.now, "Operators shed load")
 
     def _milestone(self, t: float, label: str, repeat: bool = False) -> None:
         if not repeat and label in self._ms_seen:
