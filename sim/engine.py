@@ -28,6 +28,7 @@ SAMPLE_VIEWS_PER_S = 1.0            # the sample creator's views per second in n
 USD_PER_VIEW = 0.004                # [assumption] $4 per 1,000 views
 NOISE = 0.02                        # [assumption] ±2 % step-to-step demand noise (seeded)
 BASE_REPEAT = 0.02                  # repeats in a healthy personalised feed [assumption]
+BACKLOG_MARK = 1000.0               # events: a backlog worth a "Counters caught up" milestone
 CONSUMER_HEADROOM = 0.9             # a log consumer pulls at most this share of its capacity
 
 
@@ -82,6 +83,7 @@ class _Run:
         feed = g.nodes["for_you_feed"] if "for_you_feed" in g else {}
         self.pool_repeat = m.pool_repeat_rate(s.feed_pool_size, feed.get("repeat_session", 50))
         self.recovered_once = False
+        self.backlog_built_up = False     # a backlog worth announcing the end of has built up
         self.env.process(self._steps())
         if s.shed_load_min is not None and not s.load_shedding:
             self.env.process(self._operator_shed(s.shed_load_min * 60.0))
@@ -273,13 +275,11 @@ class _Run:
         elif self.was_harmed and not self.recovered_once:
             self.recovered_once = True
             self._milestone(t, "Recovered", repeat=True)
-        if self.backlog > 1000:
-            self._ms_seen.discard("Counters caught up")
-        elif self.was_harmed and self.backlog < 1.0 and "Recovered" in self._ms_seen \
-                and "Counters caught up" not in self._ms_seen and any(
-                    ms.label == "Recovered" for ms in self.milestones):
-            if max(self.metrics["backlog_events"]) > 1000:
-                self._milestone(t, "Counters caught up")
+        if self.backlog > BACKLOG_MARK:
+            self.backlog_built_up = True
+        elif self.backlog_built_up and self.backlog < 1.0 and "Recovered" in self._ms_seen:
+            self.backlog_built_up = False
+            self._milestone(t, "Counters caught up", repeat=True)
 
     def result(self) -> Timeline:
         self.env.run(until=self.s.steps * self.s.step_s + 0.5 * self.s.step_s)

@@ -207,7 +207,7 @@ def format_value(o: Outcome, name: str) -> str:
         if v is None:
             return "not checkable (counter never readable)"
         at = ("" if o.events_checked_s == o.end_s
-              else f" (checked at {clock(o.events_checked_s)}, the last readable moment)")
+              else f" (checked at {clock(o.events_checked_s or 0.0)}, the last readable moment)")
         return f"{v:,.0f}{at}"
     return str(v)
 
