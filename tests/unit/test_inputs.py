@@ -4,28 +4,9 @@ import pytest
 
 from sim import ArchitectureError, Scenario, ScenarioError, apply_settings, default_architecture, parse_architecture
 from sim.scenario import parse_value, to_settings
+from tests.unit.archs import ONE_HALL_FACILITY
 
-MINIMAL = """
-[[hall]]
-id = "A"
-[[node]]
-id = "utility"
-kind = "facility"
-role = "utility"
-[[node]]
-id = "ats"
-kind = "facility"
-role = "ats"
-[[node]]
-id = "ups"
-kind = "facility"
-role = "ups"
-[[node]]
-id = "pdu_a"
-kind = "facility"
-role = "pdu"
-hall = "A"
-[[node]]
+MINIMAL = ONE_HALL_FACILITY + """[[node]]
 id = "app"
 kind = "feature"
 [[node]]

@@ -4,28 +4,9 @@ import pytest
 
 from sim import Scenario, parse_architecture
 from sim.traffic import TrafficModel
+from tests.unit.archs import ONE_HALL_FACILITY
 
-CHAIN = """
-name = "chain"
-[[hall]]
-id = "A"
-[[node]]
-id = "utility"
-kind = "facility"
-role = "utility"
-[[node]]
-id = "ats"
-kind = "facility"
-role = "ats"
-[[node]]
-id = "ups"
-kind = "facility"
-role = "ups"
-[[node]]
-id = "pdu"
-kind = "facility"
-role = "pdu"
-hall = "A"
+CHAIN = ONE_HALL_FACILITY + """
 [[node]]
 id = "app"
 kind = "feature"
