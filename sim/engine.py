@@ -12,17 +12,16 @@ import random
 
 import networkx as nx
 import simpy
-from simpy.events import Event as _SimEvent
 
 from . import mechanisms as m
 from .architecture import default_architecture
 from .power import Facility
 from .scenario import Scenario
+from .servers import AfterFacility, ServerGroups
 from .states import Classifier
 from .timeline import METRIC_NAMES, Event, Milestone, Timeline, clock
 from .traffic import TrafficModel
 
-BOOT_JITTER = (0.8, 1.25)           # [assumption] spread of boot times around boot_min
 VIEWS_START = 10_000.0              # the sample creator's views before the run
 SAMPLE_VIEWS_PER_S = 1.0            # the sample creator's views per second in normal times
 USD_PER_VIEW = 0.004                # [assumption] $4 per 1,000 views
@@ -30,16 +29,6 @@ NOISE = 0.02                        # [assumption] ±2 % step-to-step demand noi
 BASE_REPEAT = 0.02                  # repeats in a healthy personalised feed [assumption]
 BACKLOG_MARK = 1000.0               # events: a backlog worth a "Counters caught up" milestone
 CONSUMER_HEADROOM = 0.9             # a log consumer pulls at most this share of its capacity
-
-
-class _AfterFacility(_SimEvent):
-    """A timeout processed after every ordinary event at the same instant (priority 2)."""
-
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        env.schedule(self, 2, delay)  # type: ignore[arg-type]  # simpy: priority after NORMAL (1)
 
 
 def run(scenario: Scenario, graph: nx.DiGraph | None = None) -> Timeline:
@@ -58,17 +47,8 @@ class _Run:
         self.events: list[Event] = []
         self.milestones: list[Milestone] = []
         self._ms_seen: set[str] = set()
-        # Server groups: one per (node, hall); booted while its hall is on.
-        self.groups: dict[str, dict[str, bool]] = {}
-        for n, d in g.nodes(data=True):
-            if d.get("halls"):
-                self.groups[n] = {h: True for h in d["halls"]}
-        self.booting: dict[tuple[str, str], simpy.Process] = {}
-        self.needs_order = [n for n in nx.topological_sort(
-            nx.DiGraph([(v, u) for u, v, k in g.edges(data="kind") if k == "needs"])) if n in self.groups]
+        self.servers = ServerGroups(self.env, g, self.rng, self._servers_lost)
         self.facility = Facility(self.env, s, g.graph["halls"], self.rng, self._on_facility, self._on_hall)
-        self.classifier.facility = self.facility
-        self.classifier.groups = self.groups
         # Records.
         self.t_s: list[float] = []
         self.metrics: dict[str, list[float]] = {k: [] for k in METRIC_NAMES}
@@ -89,7 +69,6 @@ class _Run:
             self.env.process(self._operator_shed(s.shed_load_min * 60.0))
         self.shedding = s.load_shedding
         self.pace: dict[int, float] = {}  # log consumers' pace (share of their pull rate)
-        self.dirty = True               # server groups changed: availability must be recomputed
 
     # ---- facility callbacks -------------------------------------------------------------
     def _on_facility(self, t: float, who: str, state: str, cause: str) -> None:
@@ -112,30 +91,14 @@ class _Run:
             self._milestone(t, f"{self.g.graph['halls'][who[5:]]['label']} overheated")
 
     def _on_hall(self, hall: str, on: bool, cause: str) -> None:
-        for node, groups in self.groups.items():
-            if hall not in groups:
-                continue
-            key = (node, hall)
-            proc = self.booting.pop(key, None)
-            if proc is not None and proc.is_alive:
-                proc.interrupt()
-            if on:
-                self.booting[key] = self.env.process(self._boot(node, hall))
-            else:
-                if groups[hall] and node in self.model.idx and self.model.is_cache[self.model.idx[node]]:
-                    self.model.lose_cache(self.model.idx[node], 1.0 / len(groups))
-                groups[hall] = False
+        for node in self.servers.on_hall(hall, on):
             self.classifier.hall_cause[node] = cause
-        self.dirty = True
 
-    def _boot(self, node: str, hall: str):
-        minutes = self.g.nodes[node].get("boot_min", 3.0) * self.rng.uniform(*BOOT_JITTER)
-        try:
-            yield self.env.timeout(minutes * 60.0)
-            self.groups[node][hall] = True
-            self.dirty = True
-        except simpy.Interrupt:
-            return
+    def _servers_lost(self, node: str, share: float) -> None:
+        """A cache that loses power loses its contents (share = part of its servers lost)."""
+        i = self.model.idx.get(node)
+        if i is not None and self.model.is_cache[i]:
+            self.model.lose_cache(i, share)
 
     def _operator_shed(self, at: float):
         yield self.env.timeout(at)
@@ -149,21 +112,6 @@ class _Run:
         self._ms_seen.add(label)
         self.milestones.append(Milestone(float(t), label))
 
-    # ---- availability -------------------------------------------------------------------
-    def _availability(self) -> dict[str, float]:
-        """Share of each node's servers that are powered, booted and can reach what they need."""
-        avail: dict[str, float] = {}
-        for node in self.needs_order + [n for n in self.groups if n not in self.needs_order]:
-            if node in avail:
-                continue
-            groups = self.groups[node]
-            share = sum(groups.values()) / len(groups)
-            for need in self.g.nodes[node].get("needs", ()):
-                if avail.get(need, 1.0) <= 0.0:
-                    share = 0.0
-            avail[node] = share
-        return avail
-
     # ---- the step process ---------------------------------------------------------------
     def _steps(self):
         s, model = self.s, self.model
@@ -174,13 +122,13 @@ class _Run:
         consumers = [(model.class_of[r], model.idx[r]) for r in model.consumers]
         for k in range(s.steps + 1):
             if k:
-                yield _AfterFacility(self.env, dt)
+                yield AfterFacility(self.env, dt)
                 self.facility.advance(dt)
             t = self.env.now
-            if self.dirty:
-                self.dirty = False
-                avail = self._availability()
-                booting = self.classifier.booting()
+            if self.servers.dirty:
+                self.servers.dirty = False
+                avail = self.servers.availability()
+                booting = self.servers.booting_nodes(lambda h: self.facility.halls[h].on)
                 for node, share in avail.items():
                     i = model.idx.get(node)
                     if i is not None:

@@ -47,9 +47,10 @@ from simpy.events import Event as _SimEvent
 
 from . import mechanisms as m
 from .architecture import default_architecture
-from .engine import BOOT_JITTER, CONSUMER_HEADROOM
+from .engine import CONSUMER_HEADROOM
 from .power import Facility
 from .scenario import Scenario
+from .servers import AfterFacility, ServerGroups
 from .timeline import Timeline
 from .traffic import (
     BASE_SERVICE_S,
@@ -73,16 +74,6 @@ _FEATURE_OF = {"login_success": "login", "upload_success": "upload_video", "feed
 # A call's outcome: (succeeded, full quality (no fallback anywhere below), shed — "do not retry").
 Outcome = tuple[bool, bool, bool]
 _FAIL: Outcome = (False, False, False)
-
-
-class _AfterFacility(_SimEvent):
-    """A timeout processed after every ordinary event at the same instant (as in sim.engine)."""
-
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        env.schedule(self, 2, delay)  # type: ignore[arg-type]  # priority 2: after NORMAL (1)
 
 
 def _expire(done: _SimEvent, _ev: Any) -> None:
@@ -147,11 +138,7 @@ class ReferenceRun:
         self.visits = 0
         # Power: the same facility and boot processes as sim.engine, with the same seeded jitter.
         self.boot_rng = random.Random(f"{s.seed}:boot")
-        self.groups = {nid: {h: True for h in d["halls"]} for nid, d in g.nodes(data=True) if d.get("halls")}
-        self.booting: dict[tuple[str, str], simpy.Process] = {}
-        self.needs_order = [x for x in nx.topological_sort(
-            nx.DiGraph([(v, u) for u, v, k in g.edges(data="kind") if k == "needs"])) if x in self.groups]
-        self.power_dirty = True
+        self.servers = ServerGroups(env, g, self.boot_rng, self._servers_lost)
         self.facility = Facility(env, s, g.graph["halls"], self.boot_rng, lambda *a: None, self._on_hall)
         self.avail = [1.0] * n
         env.process(self._steps())
@@ -167,44 +154,14 @@ class ReferenceRun:
         tm = self.tm
         return sum(tm.edge_load[c * tm.e_count + k] for c in range(tm.c_count))
 
-    # ---- power (mirrors sim.engine: hall on/off → server groups → boot → availability) -----
+    # ---- power: the same server groups as sim.engine (sim.servers) -----------------------
     def _on_hall(self, hall: str, on: bool, cause: str) -> None:
-        tm = self.tm
-        for node, groups in self.groups.items():
-            if hall not in groups:
-                continue
-            proc = self.booting.pop((node, hall), None)
-            if proc is not None and proc.is_alive:
-                proc.interrupt()
-            if on:
-                self.booting[(node, hall)] = self.env.process(self._boot(node, hall))
-            else:
-                i = tm.idx.get(node)
-                if groups[hall] and i is not None and tm.is_cache[i]:
-                    self.warm[i] *= 1.0 - 1.0 / len(groups)       # a cache that loses power loses its contents
-                groups[hall] = False
-        self.power_dirty = True
+        self.servers.on_hall(hall, on)
 
-    def _boot(self, node: str, hall: str) -> Generator[Any, Any, None]:
-        minutes = self.g.nodes[node].get("boot_min", 3.0) * self.boot_rng.uniform(*BOOT_JITTER)
-        try:
-            yield self.env.timeout(minutes * 60.0)
-            self.groups[node][hall] = True
-            self.power_dirty = True
-        except simpy.Interrupt:
-            return
-
-    def _availability(self) -> dict[str, float]:
-        avail: dict[str, float] = {}
-        for node in self.needs_order + [x for x in self.groups if x not in self.needs_order]:
-            if node in avail:
-                continue
-            groups = self.groups[node]
-            share = sum(groups.values()) / len(groups)
-            if any(avail.get(need, 1.0) <= 0.0 for need in self.g.nodes[node].get("needs", ())):
-                share = 0.0
-            avail[node] = share
-        return avail
+    def _servers_lost(self, node: str, share: float) -> None:
+        i = self.tm.idx.get(node)
+        if i is not None and self.tm.is_cache[i]:
+            self.warm[i] *= 1.0 - share       # a cache that loses power loses its contents
 
     def _operator_shed(self, at: float) -> Generator[Any, Any, None]:
         """Operators turn shedding on: queues are cut to the shedding limit at once — the work
@@ -224,11 +181,11 @@ class ReferenceRun:
         dt = s.step_s
         for k in range(s.steps + 1):
             if k:
-                yield _AfterFacility(env, dt)
+                yield AfterFacility(env, dt)
                 self.facility.advance(dt)
-            if self.power_dirty:
-                self.power_dirty = False
-                for node, share in self._availability().items():
+            if self.servers.dirty:
+                self.servers.dirty = False
+                for node, share in self.servers.availability().items():
                     i = tm.idx.get(node)
                     if i is not None:
                         self.avail[i] = share

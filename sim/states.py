@@ -10,7 +10,6 @@ from __future__ import annotations
 import networkx as nx
 
 from .timeline import DEGRADED, DOWN, OVERLOADED, RECOVERING, STATES, UP, Event
-from .power import Facility
 from .traffic import TrafficModel
 
 OVERLOAD_ENTER, OVERLOAD_LEAVE = 1.05, 0.95
@@ -24,8 +23,6 @@ BACKLOG_REPLAYING = 1000.0          # events
 class Classifier:
     def __init__(self, g: nx.DiGraph, model: TrafficModel) -> None:
         self.g, self.model = g, model
-        self.facility: Facility | None = None   # set by the engine: hall power
-        self.groups: dict[str, dict[str, bool]] = {}    # set by the engine: booted server groups
         self.node_ids: list[str] = list(g.nodes)
         self.pos = {n: i for i, n in enumerate(self.node_ids)}
         self.edge_ids: list[tuple[str, str]] = list(g.edges)
@@ -48,13 +45,6 @@ class Classifier:
         self.fac_state[node] = (code, cause)
         if code != old:
             self.pending.append(Event(float(t), node, state, cause))
-
-    def booting(self) -> dict[str, bool]:
-        """Nodes with a server group whose hall is on but which has not finished booting."""
-        assert self.facility is not None
-        halls = self.facility.halls
-        return {node: any(not booted and halls[h].on for h, booted in g.items())
-                for node, g in self.groups.items()}
 
     # ---- per step -------------------------------------------------------------------------
     def classify(self, t: float, avail: dict[str, float], booting: dict[str, bool],
