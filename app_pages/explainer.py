@@ -21,6 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PLAYER_DIR = ROOT / "assets" / "player"
 INTRO, _, ABOUT = (ROOT / "assets" / "explainer.md").read_text(encoding="utf-8").partition("<!-- split -->")
 FREE_PLAY = "free_play"
+# After a flip of the switch the player first gets the next FIRST_MINUTES of the new run (a short
+# run is exactly the start of the long one, tests/unit/test_prefix.py), then asks for the rest:
+# the cascade starts on screen in a fraction of the time a whole run takes to simulate.
+FIRST_MINUTES = 20.0
 
 player = st.components.v2.component(
     "lights_out_player",
@@ -43,10 +47,32 @@ def presets() -> dict[str, object]:
 
 
 @st.cache_data(max_entries=48, show_spinner=False)
-def simulate(scenario: sim.Scenario) -> dict:
+def simulate(scenario: sim.Scenario, charts: bool = True) -> dict:
     """One run as the player's payload. Identical scenarios are never simulated twice."""
     tl = sim.run(scenario)
-    return build_payload(tl, chart_specs(tl), [(c.t_s, c.text) for c in sim.captions(tl)])
+    payload = build_payload(tl, chart_specs(tl) if charts else None, [(c.t_s, c.text) for c in sim.captions(tl)])
+    if charts:
+        done = _complete()
+        done[scenario] = True
+        while len(done) > 48:
+            done.pop(next(iter(done)), None)
+    return payload
+
+
+@st.cache_resource
+def _complete() -> dict[sim.Scenario, bool]:
+    """Whole runs simulated (so probably still in simulate's cache), oldest first; all sessions."""
+    return {}
+
+
+def first_minutes(scenario: sim.Scenario, from_min: float) -> dict | None:
+    """The start of a run up to FIRST_MINUTES after `from_min`, marked partial — or None when the
+    whole run is as quick to get (already simulated, or hardly longer)."""
+    until = from_min + FIRST_MINUTES
+    if scenario in _complete() or until >= scenario.duration_min - FIRST_MINUTES:
+        return None
+    part = simulate(scenario.replace(duration_min=until), charts=False)
+    return dict(part, partial=True, total_steps=scenario.steps + 1)
 
 
 # ---- state and callbacks (callbacks run before the script body) ---------------------------------
@@ -58,7 +84,7 @@ W_PRESET, W_CUT, W_RESTORE, PLAYER_KEY = "explainer_preset", "explainer_cut_min"
 def _state() -> dict:
     if "explainer" not in st.session_state:
         st.session_state.explainer = {"preset": FREE_PLAY, "scenario": presets()[FREE_PLAY].scenario,
-                                      "epoch": 0, "ack": "", "error": ""}
+                                      "epoch": 0, "ack": "", "error": "", "first": None}
     return st.session_state.explainer
 
 
@@ -71,7 +97,7 @@ def _sync_widgets(state: dict) -> None:
 def _on_preset() -> None:
     state = _state()
     state.update(preset=st.session_state[W_PRESET], scenario=presets()[st.session_state[W_PRESET]].scenario,
-                 epoch=state["epoch"] + 1, error="")
+                 epoch=state["epoch"] + 1, error="", first=None)
     _sync_widgets(state)
 
 
@@ -80,7 +106,7 @@ def _on_schedule() -> None:
     try:
         state["scenario"] = state["scenario"].replace(
             power_cut_min=st.session_state[W_CUT], power_restored_min=st.session_state[W_RESTORE])
-        state["error"] = ""
+        state["error"], state["first"] = "", None
     except sim.ScenarioError as exc:
         state["error"] = f"That schedule cannot be used: {exc}"
 
@@ -95,10 +121,15 @@ def _on_switch() -> None:
     try:
         t_s = min(max(float(flip["t"]), 0.0), s.duration_min * 60)
         state["scenario"] = s.with_power_flip(t_s / 60, bool(flip["on"]))
-        state["error"] = ""
+        state["error"], state["first"] = "", t_s / 60
     except (KeyError, TypeError, ValueError) as exc:  # ScenarioError is a ValueError
         state["error"] = f"The switch could not be applied: {exc}"
     _sync_widgets(state)
+
+
+def _on_rest() -> None:
+    """The player has the first minutes of a run and asks for all of it."""
+    _state()["first"] = None
 
 
 state = _state()
@@ -130,14 +161,18 @@ chosen = options[state["preset"]]
 st.markdown(chosen.summary)
 
 try:
-    payload = simulate(scenario)
+    payload = first_minutes(scenario, state["first"]) if state.get("first") is not None else None
+    if payload is None:
+        state["first"] = None
+        payload = simulate(scenario)
 except Exception as exc:  # noqa: BLE001 — a visitor sees a message, never a traceback
     error_slot.error(f"The simulation could not run this scenario: {exc}")
     st.stop()
 if state["error"]:
     error_slot.error(state["error"])
 
-player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]), on_power_switch_change=_on_switch)
+player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]), on_power_switch_change=_on_switch,
+       on_rest_change=_on_rest)
 
 with st.expander(f"About this scenario: {chosen.title}"):
     st.markdown(chosen.description)

@@ -12,6 +12,7 @@ const LIBS = {
   vega: ["app/static/vendor/vega.min.js", "app/static/vendor/vega-lite.min.js", "app/static/vendor/vega-embed.min.js"],
 };
 const SIM_SECONDS_PER_SECOND = 60; // 1× = one simulated minute per wall-clock second
+const WAITING = "Simulating the rest of the run…";
 const MIN_SCALE = 0.5; // below this, labels are unreadable: pan instead of shrinking further
 const STYLE = [
   // [shape, fill, border, icon]; index = state code (sim.STATES order)
@@ -138,13 +139,14 @@ class Player {
       this.edgeRows = expand(data.edge_frames, data.steps);
       this.byNode = data.nodes.map(() => []);
       for (const ev of data.events) if (ev[1] >= 0) this.byNode[ev[1]].push(ev);
-      this.ui.scrub.max = String(data.steps - 1);
+      this.ui.scrub.max = String((data.total_steps || data.steps) - 1);
       this.fillLog(data);
     }
     if (this.epoch !== null && data.epoch !== this.epoch) { this.t = 0; this.play(); }
     this.epoch = data.epoch;
-    this.t = Math.min(this.t, (data.steps - 1) * data.step_s);
+    this.t = Math.min(this.t, this.known());
     if (this.pending && data.ack === this.pending) this.settle("");
+    if (!data.partial && this.ui.status.textContent === WAITING) this.ui.status.textContent = "";
     this.shownNodes = rebuild ? null : this.shownNodes;
     this.shownEdges = rebuild ? null : this.shownEdges;
     this.ready = loadAll(LIBS.vis).then(() => {
@@ -153,8 +155,11 @@ class Player {
       this.render();
       if (changed) { this.version++; this.appliedAt = performance.now(); }
       this.root.dataset.version = String(this.version);
+      this.root.dataset.partial = data.partial ? "1" : "0";
+      // The first minutes of a run after a flip: play them, and ask for the rest straight away.
+      if (changed && data.partial && this.trigger) this.trigger("rest", { id: data.id });
     }).catch((err) => this.fail(err));
-    this.loadCharts(data);
+    if (!data.partial) this.loadCharts(data);  // charts wait for the whole run
     if (first) requestAnimationFrame(this.tick);
   }
 
@@ -247,6 +252,10 @@ class Player {
   }
 
   index() { return Math.max(0, Math.min(this.data.steps - 1, Math.floor(this.t / this.data.step_s + 1e-9))); }
+  // Simulated seconds at the end of the whole run, and at the end of what has arrived (less while
+  // only the first minutes after a flip are here).
+  end() { return ((this.data.total_steps || this.data.steps) - 1) * this.data.step_s; }
+  known() { return (this.data.steps - 1) * this.data.step_s; }
 
   states() {
     const row = this.nodeRows[this.index()];
@@ -337,9 +346,12 @@ class Player {
     const last = this.lastFrame || now;
     this.lastFrame = now;
     if (this.playing && this.data) {
-      const end = (this.data.steps - 1) * this.data.step_s;
-      this.t = Math.min(end, this.t + Math.min(0.25, (now - last) / 1000) * SIM_SECONDS_PER_SECOND * this.speed);
-      if (this.t >= end) this.pause();
+      // Past what has arrived, the clock waits (still playing) for the rest of the run.
+      this.t = Math.min(this.known(), this.t + Math.min(0.25, (now - last) / 1000) * SIM_SECONDS_PER_SECOND * this.speed);
+      if (this.t >= this.end()) this.pause();
+      else if (this.data.partial && this.t >= this.known() && !this.pending && this.ui.status.textContent !== WAITING) {
+        this.ui.status.textContent = WAITING;
+      }
       this.render();
     }
     requestAnimationFrame(this.tick);
@@ -347,14 +359,14 @@ class Player {
 
   play() {
     if (!this.data) { this.playing = true; return; }
-    if (this.t >= (this.data.steps - 1) * this.data.step_s) this.t = 0;
+    if (this.t >= this.end()) this.t = 0;
     this.playing = true;
     this.ui.play.textContent = "Pause";
   }
   pause() { this.playing = false; this.ui.play.textContent = "▶ Play"; this.render(); }
   seek(t) {
     if (!this.data || !Number.isFinite(t)) return;
-    this.t = Math.max(0, Math.min((this.data.steps - 1) * this.data.step_s, t));
+    this.t = Math.max(0, Math.min(this.known(), t));
     this.render();
   }
   step(n) { this.pause(); this.seek((this.index() + Math.trunc(n)) * this.data.step_s); }

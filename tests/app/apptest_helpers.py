@@ -24,15 +24,23 @@ def player_data(at) -> dict:
     return json.loads(proto.json) if proto.json else json.loads(proto.mixed.json)
 
 
-def flip_switch(at, t_s: float, on: bool, click_id: str):
-    """Run the app as if the power switch was clicked at simulated time t_s."""
+def send_trigger(at, event: str, value):
+    """Run the app as if the player component sent the trigger `event` with `value`."""
     from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
     (comp,) = at.get("bidi_component")
     states = at._tree.get_widget_states()
     w = states.widgets.add()
     w.id = _make_trigger_id(comp.proto.id, "events")
-    w.json_trigger_value = json.dumps([{"event": "power_switch", "value": {"t": t_s, "on": on, "click_id": click_id}}])
+    w.json_trigger_value = json.dumps([{"event": event, "value": value}])
     return at._run(states)
 
 
+def flip_switch(at, t_s: float, on: bool, click_id: str):
+    """Run the app as if the power switch was clicked at simulated time t_s."""
+    return send_trigger(at, "power_switch", {"t": t_s, "on": on, "click_id": click_id})
+
+
+def ask_for_the_rest(at):
+    """Run the app as the player does once it has the first minutes of a run after a flip."""
+    return send_trigger(at, "rest", {"id": player_data(at)["id"]})

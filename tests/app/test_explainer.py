@@ -130,3 +130,51 @@ def test_every_preset_loads(app):
             expected = [[t, on] for t, on in presets[key].scenario.utility_flips()]
             assert data["flips"] == expected
         assert data["steps"] > 1
+
+
+def expand(frames: list, steps: int) -> list[str]:
+    return [states_at({"node_frames": frames}, i) for i in range(steps)]
+
+
+def test_a_flip_sends_its_first_minutes_then_the_whole_run(app):
+    from tests.app.apptest_helpers import ask_for_the_rest
+
+    app.run()
+    whole_before = player_data(app)
+    flip_switch(app, 600, False, "cut-first")
+    ok(app)
+    first = player_data(app)
+    assert first["partial"] is True and first["ack"] == "cut-first"
+    assert first["total_steps"] == whole_before["steps"]            # the scrubber keeps the whole run
+    assert first["steps"] < first["total_steps"] and first["steps"] * first["step_s"] > 600 + 15 * 60
+    assert first["charts"] == []                                     # charts wait for the whole run
+
+    ask_for_the_rest(app)
+    ok(app)
+    whole = player_data(app)
+    assert not whole.get("partial") and whole["steps"] == whole_before["steps"] and whole["charts"]
+    assert whole["flips"] == first["flips"] == [[600.0, False]]
+    # The first minutes are exactly the start of the whole run: nothing shown changes when it arrives.
+    n = first["steps"]
+    assert expand(first["node_frames"], n) == expand(whole["node_frames"], whole["steps"])[:n]
+    assert first["events"] == [e for e in whole["events"] if e[0] <= (n - 1) * first["step_s"]]
+    assert first["captions"] == [c for c in whole["captions"] if c[0] <= (n - 1) * first["step_s"]]
+
+    app.run()                                                        # an ordinary rerun keeps the whole run
+    assert player_data(app)["id"] == whole["id"]
+
+
+def test_a_flip_to_a_run_already_simulated_sends_it_whole(app):
+    from tests.app.apptest_helpers import ask_for_the_rest
+
+    app.run()
+    flip_switch(app, 610, False, "a")
+    ask_for_the_rest(app)
+    whole = player_data(app)
+    app.selectbox(key="explainer_preset").select("free_play").run()   # start again: power on
+    app.selectbox(key="explainer_preset").select("as_reported").run()
+    app.selectbox(key="explainer_preset").select("free_play").run()
+    flip_switch(app, 610, False, "b")                                # the same flip again
+    ok(app)
+    again = player_data(app)
+    assert not again.get("partial") and again["id"] == whole["id"]

@@ -172,3 +172,27 @@ def test_hover_tells_state_why_and_dependents(player_page, artifacts):
     text = tip.inner_text()
     assert f"State: {states[node]}" in text and "Why: " in text and "Depended on by: " in text, text
     page.screenshot(path=str(artifacts / "05-tooltip-wide.png"))
+
+
+def test_a_flip_plays_its_first_minutes_at_once_then_the_whole_run(player_page):
+    page, watch = player_page
+    page.evaluate("player.setSpeed(2); player.play()")
+    page.wait_for_function("player.time() > 200")
+    scrub_max = page.locator(".lo-scrub").get_attribute("max")
+    # Record, in the page, every run the player applies and the clock at that moment.
+    page.evaluate("""() => { window.__applied = []; const root = document.querySelector('.lo-player');
+        new MutationObserver(() => window.__applied.push([root.dataset.version, root.dataset.partial, player.time()]))
+          .observe(root, { attributes: true, attributeFilter: ['data-version'] }); }""")
+    version = page.evaluate("player.version()")
+    t_click = flip(page)
+    page.wait_for_function(f"player.version() >= {version + 2}", timeout=30_000)
+    applied = page.evaluate("window.__applied")
+    partial = [p for _, p, _ in applied]
+    assert partial[:2] == ["1", "0"], applied                       # first minutes, then the whole run
+    times = [t for _, _, t in applied]
+    assert times == sorted(times) and times[0] >= t_click, (t_click, applied)  # the clock never jumps back
+    assert page.locator(".lo-scrub").get_attribute("max") == scrub_max       # the scrubber kept the whole run
+    later = states_over(page, t_click + 600, 3 * 3600, 600)                   # beyond the first minutes
+    assert any(s != "up" for states in later for s in states.values())
+    assert page.evaluate("player.playing()")
+    assert not watch.errors, watch.errors
