@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 import sim
+from ui import guard
 from viz.charts import chart_specs
 from viz.player import build_payload
 
@@ -44,8 +45,8 @@ def presets() -> dict[str, object]:
 
 @st.cache_data(max_entries=48, show_spinner=False)
 def simulate(scenario: sim.Scenario) -> dict:
-    """One run as the player's payload. Identical scenarios are never simulated twice."""
-    tl = sim.run(scenario)
+    """One run as the player's payload. Identical scenarios are never simulated twice (failures are never cached)."""
+    tl = guard.run(scenario)
     return build_payload(tl, chart_specs(tl), [(c.t_s, c.text) for c in sim.captions(tl)])
 
 
@@ -108,6 +109,19 @@ if state["preset"] not in options:
 if any(k not in st.session_state for k in (W_PRESET, W_CUT, W_RESTORE)):
     _sync_widgets(state)
 
+# Simulate before any widget is drawn: if the run fails, the page goes back to the last run that worked
+# — scenario, widgets and the player's switch all agree with what is shown — and says why.
+payload, fault = guard.attempt(lambda: simulate(state["scenario"]))
+if fault and state.get("good"):
+    state.update(state["good"])
+    _sync_widgets(state)
+    payload, _ = guard.attempt(lambda: simulate(state["scenario"]))
+    fault = guard.text("kept" if payload is not None else "first", reason=fault)
+elif fault:
+    fault = guard.text("first", reason=fault)
+else:
+    state["good"] = {"preset": state["preset"], "scenario": state["scenario"], "epoch": state["epoch"]}
+
 # ---- page -----------------------------------------------------------------------------------------
 # Start loading the graph library while the rest of the page renders (the player reuses it).
 st.sidebar.html('<script src="app/static/vendor/vis-network.min.js"></script>', unsafe_allow_javascript=True)
@@ -129,13 +143,10 @@ c3.number_input("Scheduled restore (minute)", min_value=0.0, max_value=limit, st
 chosen = options[state["preset"]]
 st.markdown(chosen.summary)
 
-try:
-    payload = simulate(scenario)
-except Exception as exc:  # noqa: BLE001 — a visitor sees a message, never a traceback
-    error_slot.error(f"The simulation could not run this scenario: {exc}")
+if fault or state["error"]:
+    error_slot.error(fault or state["error"])
+if payload is None:
     st.stop()
-if state["error"]:
-    error_slot.error(state["error"])
 
 player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]), on_power_switch_change=_on_switch)
 
