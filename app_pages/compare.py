@@ -122,7 +122,7 @@ elif fault:
     fault = guard.text("first", reason=fault)
 else:
     st.session_state[P + "good"] = {"seed": st.session_state[P + "seed"],
-                                    **{side: (st.session_state[_key(side, "preset")], scenarios[side]) for side in SIDES}}
+                                    **{x: (st.session_state[_key(x, "preset")], scenarios[x]) for x in SIDES}}
 for side in SIDES:
     st.session_state[_key(side, "scenario")] = scenarios[side]
 

@@ -164,7 +164,7 @@ st.markdown(chapter.body)
 
 if qid:
     q = QUESTIONS[qid]
-    out, why = guard.attempt(lambda: outcome(qid, chapter.scenario), budget=4 * guard.budget_s())  # several runs
+    out, why = guard.attempt(lambda: outcome(qid, chapter.scenario), budget=4 * guard.budget_s())  # a few runs
     options = dict(q.options(out)) if out is not None else {}
     with st.container(border=True):
         st.subheader("Predict, then reveal")

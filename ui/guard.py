@@ -30,7 +30,7 @@ from viz.whatif import escape_md, sections
 
 T = TypeVar("T")
 BUDGET_ENV, FAULT_ENV = "LIGHTS_OUT_SIM_BUDGET_S", "LIGHTS_OUT_FAULT"
-DEFAULT_BUDGET_S = 15.0   # a default run takes ~0.3-0.6 s; the longest allowed (24 h at 1-s steps) took 32 s on a busy machine
+DEFAULT_BUDGET_S = 15.0   # a default run: ~0.3-0.6 s; the longest allowed (24 h at 1-s steps): 32 s on a busy machine
 SWEEP_MAX_FAILURES = 3    # a sweep stops after this many failed runs (each may have waited a whole budget)
 TEXT = sections("faults.md")
 log = logging.getLogger(__name__)
