@@ -13,6 +13,7 @@ import streamlit as st
 import sim
 from sim.__main__ import scenario_toml
 from sim.outcomes import format_value, outcome
+from ui import guard
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
 from viz.charts import CHART_IDS
@@ -36,7 +37,8 @@ CHART_TITLES = {"feed_quality": "Feed quality", "views": "View counters", "login
 
 @st.cache_data(max_entries=48, show_spinner=False)
 def simulate(scenario: sim.Scenario) -> tuple[sim.Timeline, object]:
-    tl = sim.run(scenario)
+    """One run and its outcomes (identical scenarios are simulated once; failures are never cached)."""
+    tl = guard.run(scenario)
     return tl, outcome(tl)
 
 
@@ -85,6 +87,45 @@ else:
         ensure_widgets(f"{P}{side}.", st.session_state[_key(side, "scenario")], SHOWN)
         st.session_state.setdefault(_key(side, "preset"), DEFAULTS[side][0])
 
+# Read the widgets and simulate both sides before anything is drawn: if a run fails, both sides and the
+# seed go back to the last pair that worked (which stays on the page), and the notice says why.
+scenarios: dict[str, sim.Scenario] = {}
+errors = []
+for side in SIDES:
+    base = st.session_state[_key(side, "scenario")].replace(seed=int(st.session_state[P + "seed"]))
+    s, err = read_widgets(f"{P}{side}.", base, SHOWN)
+    if err:
+        errors.append(f"{side.upper()}: {err}")
+    scenarios[side] = s
+
+
+def _simulate_both() -> tuple[dict | None, str]:
+    """(runs of A and B, "") or (None, which side failed and why)."""
+    runs = {}
+    for side in SIDES:
+        runs[side], why = guard.attempt(lambda: simulate(scenarios[side]))
+        if why:
+            return None, f"{side.upper()}: {why}"
+    return runs, ""
+
+
+runs, fault = _simulate_both()
+if fault and P + "good" in st.session_state:
+    good = st.session_state[P + "good"]
+    st.session_state[P + "seed"] = good["seed"]
+    for side in SIDES:
+        st.session_state[_key(side, "preset")], scenarios[side] = good[side]
+        seed_widgets(f"{P}{side}.", scenarios[side], SHOWN)
+    runs, _ = _simulate_both()
+    fault = guard.text("kept" if runs is not None else "first", reason=fault)
+elif fault:
+    fault = guard.text("first", reason=fault)
+else:
+    st.session_state[P + "good"] = {"seed": st.session_state[P + "seed"],
+                                    **{x: (st.session_state[_key(x, "preset")], scenarios[x]) for x in SIDES}}
+for side in SIDES:
+    st.session_state[_key(side, "scenario")] = scenarios[side]
+
 # ---- page -----------------------------------------------------------------------------------------
 st.title("Compare: A against B")
 st.markdown(TEXT["intro"])
@@ -93,8 +134,6 @@ notice_slot = st.empty()
 st.number_input("Seed (shared by A and B)", min_value=0, max_value=2**31 - 1, step=1, key=P + "seed")
 st.button("New seed", on_click=new_seed, args=(P + "seed",))
 
-scenarios: dict[str, sim.Scenario] = {}
-errors = []
 for side, col in zip(SIDES, st.columns(2)):
     with col:
         st.subheader(f"Configuration {side.upper()}")
@@ -103,13 +142,7 @@ for side, col in zip(SIDES, st.columns(2)):
         with st.expander(f"Settings of {side.upper()}", expanded=True):
             for c in CTRLS:
                 control(c, f"{P}{side}.", show_help=False)
-        base = st.session_state[_key(side, "scenario")].replace(seed=int(st.session_state[P + "seed"]))
-        s, err = read_widgets(f"{P}{side}.", base, SHOWN)
-        if err:
-            errors.append(f"{side.upper()}: {err}")
-        st.session_state[_key(side, "scenario")] = s
-        scenarios[side] = s
-        changed = scenario_lines(s, st.session_state[_key(side, "preset")])
+        changed = scenario_lines(scenarios[side], st.session_state[_key(side, "preset")])
         st.markdown("**Changed from the preset:** " + (escape_md("; ".join(changed)) if changed else "nothing."))
 
 params = {**to_params(st.session_state[_key("a", "preset")], scenarios["a"], "a."),
@@ -118,12 +151,8 @@ if st.session_state[P + "notices"] and st.session_state[P + "notice_for"] not in
     st.session_state[P + "notices"] = []
 st.session_state[P + "notice_for"] = params
 write_link(P + "url", params)
-show_notices(notice_slot, st.session_state[P + "notices"], "; ".join(errors))
-
-try:
-    runs = {side: simulate(scenarios[side]) for side in SIDES}
-except Exception as exc:  # noqa: BLE001 — a visitor sees a message, never a traceback
-    st.error(f"The simulation could not run: {escape_md(exc)}")
+show_notices(notice_slot, st.session_state[P + "notices"], "; ".join(errors), fault)
+if runs is None:
     st.stop()
 
 st.markdown(TEXT["outcomes"])

@@ -11,7 +11,8 @@ import streamlit as st
 
 import sim
 from sim.links import SWEEP_DEFAULTS, SWEEP_KEYS, SWEEP_LIMITS, sweep_from_params, sweep_to_params
-from sim.sweep import KNOBS, compact, seeds_from, sweep, threshold, values_between
+from sim.sweep import KNOBS, compact, seeds_from, threshold, values_between
+from ui import guard
 from ui.widgets import from_params, incoming_link, page_url, share_bar, show_notices, to_params, write_link
 from viz.whatif import SWEEP_OUTCOMES, escape_md, scenario_lines, sections, sweep_chart, sweep_frame
 
@@ -129,12 +130,18 @@ if st.button("Run experiment", type="primary"):
     def progress(done: int, total: int) -> None:
         bar.progress(done / total, text=f"{done} of {total} runs")
 
-    result = sweep(run_base, knob.name, values, seeds, workers=1, progress=progress)
-    st.session_state[P + "result"] = (signature, result)
+    # Each run under its own time budget; a run that fails is named, the others still count.
+    result, failed = guard.sweep(run_base, knob.name, values, seeds, progress=progress,
+                                 had_result=st.session_state.get(P + "result") is not None)
+    if result.points:  # else nothing to plot: the previous result stays
+        st.session_state[P + "result"] = (signature, result)
+    st.session_state[P + "failed"] = failed
     bar.empty()
 
 stored = st.session_state.get(P + "result")
 st.markdown(TEXT["results"])
+if st.session_state.get(P + "failed"):
+    st.warning(st.session_state[P + "failed"], icon="⚠️")
 if stored is None:
     st.markdown("Press **Run experiment** to see the result.")
 else:

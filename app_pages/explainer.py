@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 import sim
+from ui import guard
 from viz.charts import chart_specs
 from viz.player import build_payload
 
@@ -48,8 +49,8 @@ def presets() -> dict[str, object]:
 
 @st.cache_data(max_entries=48, show_spinner=False)
 def simulate(scenario: sim.Scenario, charts: bool = True) -> dict:
-    """One run as the player's payload. Identical scenarios are never simulated twice."""
-    tl = sim.run(scenario)
+    """One run as the player's payload. Identical scenarios are never simulated twice (failures are never cached)."""
+    tl = guard.run(scenario)
     payload = build_payload(tl, chart_specs(tl) if charts else None, [(c.t_s, c.text) for c in sim.captions(tl)])
     if charts:
         done = _complete()
@@ -73,6 +74,14 @@ def first_minutes(scenario: sim.Scenario, from_min: float) -> dict | None:
         return None
     part = simulate(scenario.replace(duration_min=until), charts=False)
     return dict(part, partial=True, total_steps=scenario.steps + 1)
+
+
+def view(state: dict) -> dict:
+    """What the player gets: the first minutes after a flip (until it asks for the rest), else the whole run."""
+    first = first_minutes(state["scenario"], state["first"]) if state.get("first") is not None else None
+    if first is None:
+        state["first"] = None
+    return first if first is not None else simulate(state["scenario"])
 
 
 # ---- state and callbacks (callbacks run before the script body) ---------------------------------
@@ -139,6 +148,21 @@ if state["preset"] not in options:
 if any(k not in st.session_state for k in (W_PRESET, W_CUT, W_RESTORE)):
     _sync_widgets(state)
 
+# Simulate before any widget is drawn: if the run fails, the page goes back to the last run that worked
+# — scenario, widgets and the player's switch all agree with what is shown — and says why.
+payload, fault = guard.attempt(lambda: view(state))
+if fault and state.get("good"):
+    state.update(state["good"])
+    _sync_widgets(state)
+    payload, _ = guard.attempt(lambda: view(state))
+    fault = guard.text("kept" if payload is not None else "first", reason=fault)
+elif fault:
+    fault = guard.text("first", reason=fault)
+else:
+    # A whole run that fails after its first minutes keeps those (same payload: not asked for again).
+    state["good"] = {"preset": state["preset"], "scenario": state["scenario"], "epoch": state["epoch"],
+                     "first": state["first"]}
+
 # ---- page -----------------------------------------------------------------------------------------
 # Start loading the graph library while the rest of the page renders (the player reuses it).
 st.sidebar.html('<script src="app/static/vendor/vis-network.min.js"></script>', unsafe_allow_javascript=True)
@@ -160,16 +184,10 @@ c3.number_input("Scheduled restore (minute)", min_value=0.0, max_value=limit, st
 chosen = options[state["preset"]]
 st.markdown(chosen.summary)
 
-try:
-    payload = first_minutes(scenario, state["first"]) if state.get("first") is not None else None
-    if payload is None:
-        state["first"] = None
-        payload = simulate(scenario)
-except Exception as exc:  # noqa: BLE001 — a visitor sees a message, never a traceback
-    error_slot.error(f"The simulation could not run this scenario: {exc}")
+if fault or state["error"]:
+    error_slot.error(fault or state["error"])
+if payload is None:
     st.stop()
-if state["error"]:
-    error_slot.error(state["error"])
 
 player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]), on_power_switch_change=_on_switch,
        on_rest_change=_on_rest)

@@ -14,6 +14,7 @@ import streamlit as st
 import sim
 from sim.__main__ import scenario_toml
 from sim.outcomes import outcome
+from ui import guard
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
 from viz.charts import chart_specs
@@ -36,8 +37,8 @@ player = st.components.v2.component(
 
 @st.cache_data(max_entries=48, show_spinner=False)
 def simulate(scenario: sim.Scenario) -> dict:
-    """One run and everything this page shows of it (identical scenarios are simulated once)."""
-    tl = sim.run(scenario)
+    """One run and everything this page shows of it (identical scenarios are simulated once; failures never cached)."""
+    tl = guard.run(scenario)
     return {
         "payload": build_payload(tl, chart_specs(tl), [(c.t_s, c.text) for c in sim.captions(tl)]),
         "outcome": outcome(tl),
@@ -84,6 +85,20 @@ if link_params is not None:  # a link was opened (or edited by hand): it wins ov
 else:
     ensure_widgets(P, st.session_state[P + "scenario"], FIELDS)
 
+# Read the widgets and simulate before they are drawn: if the run fails, they go back to the last run
+# that worked (which the player keeps showing), and the notice says why.
+scenario, error = read_widgets(P, st.session_state[P + "scenario"], FIELDS)
+view, fault = guard.attempt(lambda: simulate(scenario))
+if fault and P + "good" in st.session_state:
+    st.session_state[P + "preset"], scenario, st.session_state[P + "epoch"] = st.session_state[P + "good"]
+    seed_widgets(P, scenario, FIELDS)
+    view, _ = guard.attempt(lambda: simulate(scenario))
+    fault = guard.text("kept" if view is not None else "first", reason=fault)
+elif fault:
+    fault = guard.text("first", reason=fault)
+else:
+    st.session_state[P + "good"] = (st.session_state[P + "preset"], scenario, st.session_state[P + "epoch"])
+
 # ---- page -----------------------------------------------------------------------------------------
 st.title("Lab: what if…?")
 st.markdown(TEXT["intro"])
@@ -108,7 +123,6 @@ for tab, (name, group) in zip(st.tabs(list(ctrl_groups)), ctrl_groups.items()):
             st.button("New seed", on_click=new_seed, args=(P + "seed",),
                       help="Pick a random seed: boot times and demand noise change, the settings do not.")
 
-scenario, error = read_widgets(P, st.session_state[P + "scenario"], FIELDS)
 error = error or st.session_state[P + "error"]
 st.session_state[P + "error"] = ""
 st.session_state[P + "scenario"] = scenario
@@ -117,15 +131,12 @@ if st.session_state[P + "notices"] and st.session_state.get(P + "notice_for") no
     st.session_state[P + "notices"] = []  # the visitor changed something since the link was opened
 st.session_state[P + "notice_for"] = params
 write_link(P + "url", params)
-show_notices(notice_slot, st.session_state[P + "notices"], error)
+show_notices(notice_slot, st.session_state[P + "notices"], error, fault)
 
 changed = scenario_lines(scenario, preset.name)
 st.markdown("**Changed from the preset:** " + (escape_md("; ".join(changed)) if changed else "nothing yet."))
 
-try:
-    view = simulate(scenario)
-except Exception as exc:  # noqa: BLE001 — a visitor sees a message, never a traceback
-    st.error(f"The simulation could not run this scenario: {escape_md(exc)}")
+if view is None:
     st.stop()
 
 st.markdown(TEXT["results"])

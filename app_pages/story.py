@@ -18,6 +18,7 @@ import classroom
 import sim
 from classroom.questions import QUESTIONS, feedback
 from classroom.ui import presenter_mode
+from ui import guard
 from viz.charts import chart_specs
 from viz.player import build_payload
 
@@ -41,8 +42,9 @@ story_keys = st.components.v2.component(
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def run(scenario: sim.Scenario) -> sim.Timeline:
-    """One simulation per scenario for every visitor (a Timeline is never modified after a run)."""
-    return sim.run(scenario)
+    """One simulation per scenario for every visitor (a Timeline is never modified after a run; a
+    failure is never cached)."""
+    return guard.run(scenario)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -142,42 +144,62 @@ top[3].button("Next ▶", on_click=go, args=(1,), disabled=idx == len(CHAPTERS) 
               width="stretch", key="next_top", type="primary")
 
 st.title(f"{idx + 1}. {chapter.title}")
-v = view(idx, revealed)
-t_step = v["steps"][step]
-st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)}.** "
-            f"Latest event: {v['lines'][step]}")
+# If this step cannot be simulated the player keeps the last step that could (and says so above it).
+v, fault = guard.attempt(lambda: view(idx, revealed))
+if v is not None:
+    st.session_state.story_good = (idx, revealed, step)
+    keys_key = f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"
+    t_step = v["steps"][step]
+    st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)}.** "
+                f"Latest event: {v['lines'][step]}")
+else:
+    good = st.session_state.get("story_good")
+    v = guard.attempt(lambda: view(*good[:2]))[0] if good else None
+    fault = guard.text("chapter" if v is not None else "first", reason=fault)
+    if v is not None:
+        t_step = v["steps"][min(good[2], len(v["steps"]) - 1)]
+        keys_key = f"{good[0]}-{good[2]}-{int(good[1])}-{v['payload']['id']}"
+    st.markdown(f"**Step {step + 1} of {len(chapter.steps)}.**")
 st.markdown(chapter.body)
 
 if qid:
     q = QUESTIONS[qid]
-    out = outcome(qid, chapter.scenario)
-    options = dict(q.options(out))
+    out, why = guard.attempt(lambda: outcome(qid, chapter.scenario), budget=4 * guard.budget_s())  # a few runs
+    options = dict(q.options(out)) if out is not None else {}
     with st.container(border=True):
         st.subheader("Predict, then reveal")
-        st.markdown(q.prompt(out))
-        if prediction is None:
+        if out is None:
+            st.warning(guard.text("question", reason=why), icon="⚠️")
+        elif prediction is None:
+            st.markdown(q.prompt(out))
             st.radio("Your prediction", list(options), index=None, key=f"predict_{qid}",
                      format_func=lambda k: options[k])
             st.button("Reveal the answer", key=f"reveal_{qid}", on_click=_reveal, args=(qid,),
                       disabled=st.session_state.get(f"predict_{qid}") is None,
                       help="Choose a prediction first; the answer is computed from the model.")
         else:
+            st.markdown(q.prompt(out))
             right, text = feedback(q, out, prediction)
             st.markdown(f"**Your prediction:** {options.get(prediction, prediction)}")
             (st.success if right else st.warning)(text, icon="✔️" if right else "✖️")
             st.button("Ask me again", key=f"again_{qid}", on_click=_ask_again, args=(qid,))
-    if prediction is None and view(idx, True)["end"] > v["end"]:
+    full = guard.attempt(lambda: view(idx, True))[0] if prediction is None and not fault else None
+    if full is not None and full["end"] > v["end"]:
         st.markdown(f"*The graph and charts below run only up to {clock_s(v['end'])}: predict first, "
                     "then the rest of this chapter is revealed.*")
 if revealed and chapter.after:
     st.markdown(chapter.after)
 
-if st.session_state.switch_note:
-    st.info("In the story the power schedule is fixed. To flip the switch yourself, open this chapter in the Lab.")
+note_slot = st.empty()  # always present, so nothing above the player appears or disappears
+if fault:
+    note_slot.error(fault, icon="⚠️")
+elif st.session_state.switch_note:
+    note_slot.info("In the story the power schedule is fixed. To flip the switch yourself, open this chapter in the Lab.")
+if v is None:
+    st.stop()
 data = dict(v["payload"], ack=st.session_state.switch_ack, epoch=0)
 player(key="story_player", data=data, on_power_switch_change=_on_switch)
-story_keys(key="story_keys", data={"seek_t": t_step, "key": f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"},
-           on_nav_change=_on_keys)
+story_keys(key="story_keys", data={"seek_t": t_step, "key": keys_key}, on_nav_change=_on_keys)
 
 st.subheader("Things to try")
 st.markdown(chapter.try_this)

@@ -6,20 +6,23 @@ from __future__ import annotations
 
 import streamlit as st
 
-import sim
 from classroom.teaching import render, story_facts
 from classroom.ui import presenter_mode
+from ui import guard
 
 
 @st.cache_data(show_spinner=False)
 def facts() -> dict[str, str]:
-    """The story's numbers (seven model runs, computed once per server)."""
-    return story_facts(sim.run)
+    """The story's numbers (seven model runs, computed once per server; a failure is never cached)."""
+    return story_facts(guard.run)
 
 
 presenter_mode()
 st.title("Teacher notes")
-raw = facts()
+raw, fault = guard.attempt(facts, budget=4 * guard.budget_s())  # seven runs of the default story
+if raw is None:
+    st.error(guard.text("notes", reason=fault), icon="⚠️")
+    st.stop()
 f = {k: v.replace("$", "\\$") for k, v in raw.items()}
 for name in ("objectives", "lesson_15", "lesson_45", "discussion", "misconceptions"):
     st.markdown(render(name, f))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 
 import networkx as nx
 import simpy
@@ -31,14 +32,25 @@ BACKLOG_MARK = 1000.0               # events: a backlog worth a "Counters caught
 CONSUMER_HEADROOM = 0.9             # a log consumer pulls at most this share of its capacity
 
 
-def run(scenario: Scenario, graph: nx.DiGraph | None = None) -> Timeline:
-    """Simulate one scenario on an architecture (the default one if None). Deterministic."""
-    return _Run(scenario, graph if graph is not None else default_architecture()).result()
+DEADLINE_EVERY = 32                 # steps between two looks at the clock when a deadline is set
+
+
+class OverBudget(RuntimeError):
+    """A run passed its `deadline` and was abandoned (a thread cannot be killed, so the run stops itself)."""
+
+
+def run(scenario: Scenario, graph: nx.DiGraph | None = None, *, deadline: float | None = None) -> Timeline:
+    """Simulate one scenario on an architecture (the default one if None). Deterministic.
+
+    `deadline` (a `time.monotonic()` value) makes the run raise `OverBudget` once it is passed; it
+    never changes a run that finishes in time.
+    """
+    return _Run(scenario, graph if graph is not None else default_architecture(), deadline).result()
 
 
 class _Run:
-    def __init__(self, s: Scenario, g: nx.DiGraph) -> None:
-        self.s, self.g = s, g
+    def __init__(self, s: Scenario, g: nx.DiGraph, deadline: float | None = None) -> None:
+        self.s, self.g, self.deadline = s, g, deadline
         self.env = simpy.Environment()
         self.rng = random.Random(f"{s.seed}:boot")          # boot-time jitter
         self.noise_rng = random.Random(f"{s.seed}:demand")  # step-to-step demand noise
@@ -121,6 +133,8 @@ class _Run:
         booting: dict[str, bool] = {}
         consumers = [(model.class_of[r], model.idx[r]) for r in model.consumers]
         for k in range(s.steps + 1):
+            if self.deadline is not None and k % DEADLINE_EVERY == 0 and time.monotonic() > self.deadline:
+                raise OverBudget(f"stopped at simulated {clock(self.env.now)} of {clock(s.steps * dt)}")
             if k:
                 yield AfterFacility(self.env, dt)
                 self.facility.advance(dt)
@@ -254,4 +268,4 @@ def _displayed(counted: float, read_ok: float, fallback: str, last_shown: float)
     return shown, (counted if read_ok >= 0.5 else last_shown)
 
 
-__all__ = ["run", "clock"]
+__all__ = ["run", "clock", "OverBudget"]

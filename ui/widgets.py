@@ -126,15 +126,18 @@ def write_link(state_key: str, params: dict[str, str]) -> None:
     st.session_state[state_key] = dict(params)
 
 
-def show_notices(slot, notices: list[str], error: str = "") -> None:
-    """Fill an always-present slot: what a link changed, or why a setting was refused."""
-    lines = []
+def show_notices(slot, notices: list[str], error: str = "", fault: str = "") -> None:
+    """Fill an always-present slot: what a link changed, or why a setting was refused. `fault` (a
+    message from ui.guard, already safe Markdown) says a run failed; it comes first, as an error."""
+    lines = [fault] if fault else []
     if notices:
         lines.append("**This link had settings that cannot be used, so the nearest valid ones are shown:**")
         lines += [f"- {escape_md(n)}" for n in notices]
     if error:
         lines.append(escape_md(error))
-    if lines:
+    if fault:
+        slot.error("\n\n".join([lines[0], "\n".join(lines[1:])]).strip(), icon="⚠️")
+    elif lines:
         slot.warning("\n".join(lines), icon="⚠️")
     else:
         slot.empty()

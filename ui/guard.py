@@ -1,0 +1,142 @@
+"""Simulations under a time budget, for the pages: a fault becomes one plain sentence, never a traceback.
+
+Why cooperative: a Python thread cannot be killed, so a runaway run abandoned by a worker pool would
+keep a core busy (on a container shared by a whole class) long after its visitor gave up. Instead
+`sim.run(deadline=...)` stops itself. The deadline reaches it through a context variable, so the
+pages' cached functions keep their one-argument signatures (the deadline is no part of a cache key)
+and Streamlit, which never caches an exception, caches only good runs.
+
+Test-only fault injection: `LIGHTS_OUT_FAULT="raise"` makes every run raise; `"hang"` makes it stall
+(until the budget runs out, or until the variable is changed); `"raise:seed=7"` or
+`"hang:power_switch!=()"` only for scenarios whose field prints (or does not print) as that value;
+several rules are separated by ";". `LIGHTS_OUT_SIM_BUDGET_S` sets the budget (default 15 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextvars import ContextVar
+from string import Template
+from typing import Callable, Sequence, TypeVar
+
+import networkx as nx
+
+import sim
+from sim.outcomes import outcome
+from sim.sweep import KNOBS, SweepPoint, SweepResult, point_scenario
+from viz.whatif import escape_md, sections
+
+T = TypeVar("T")
+BUDGET_ENV, FAULT_ENV = "LIGHTS_OUT_SIM_BUDGET_S", "LIGHTS_OUT_FAULT"
+DEFAULT_BUDGET_S = 15.0   # a default run: ~0.3-0.6 s; the longest allowed (24 h at 1-s steps): 32 s on a busy machine
+SWEEP_MAX_FAILURES = 3    # a sweep stops after this many failed runs (each may have waited a whole budget)
+TEXT = sections("faults.md")
+log = logging.getLogger(__name__)
+_deadline: ContextVar[float | None] = ContextVar("lights_out_deadline", default=None)
+
+
+def budget_s() -> float:
+    try:
+        return max(0.1, float(os.environ.get(BUDGET_ENV, DEFAULT_BUDGET_S)))
+    except ValueError:
+        return DEFAULT_BUDGET_S
+
+
+def text(name: str, **values: object) -> str:
+    """A message from assets/faults.md with its $placeholders filled."""
+    return Template(TEXT[name]).safe_substitute({k: str(v) for k, v in values.items()})
+
+
+def run(scenario: sim.Scenario, graph: nx.DiGraph | None = None) -> sim.Timeline:
+    """`sim.run` for the pages: stops at the deadline of the enclosing `attempt` (if any)."""
+    _inject(scenario)
+    return sim.run(scenario, graph, deadline=_deadline.get())
+
+
+def attempt(compute: Callable[[], T], budget: float | None = None) -> tuple[T | None, str]:
+    """(value, "") if `compute()` succeeds within the budget, else (None, why) in plain words.
+
+    A nested attempt keeps the outer, earlier deadline. The traceback goes to the server log only.
+    """
+    budget = budget_s() if budget is None else budget
+    outer = _deadline.get()
+    token = _deadline.set(min(time.monotonic() + budget, outer if outer is not None else float("inf")))
+    try:
+        return compute(), ""
+    except sim.OverBudget:
+        log.warning("simulation over its %.3g s budget", budget)
+        return None, text("timeout", budget=f"{budget:g}")
+    except Exception as exc:  # noqa: BLE001 — a visitor sees a sentence, the log keeps the traceback
+        log.exception("simulation failed")
+        detail = " ".join(str(exc).split())[:160] or type(exc).__name__
+        return None, text("error", detail=escape_md(detail))
+    finally:
+        _deadline.reset(token)
+
+
+def sweep(base: sim.Scenario, knob: str, values: Sequence[float], seeds: Sequence[int],
+          progress: Callable[[int, int], None] | None = None, had_result: bool = False) -> tuple[SweepResult, str]:
+    """`sim.sweep.sweep` in this process, each run under its own budget: (the good points, "" or a
+    message naming the runs that failed). Stops after SWEEP_MAX_FAILURES failures. `had_result`: a
+    previous result is still on the page (said when no run at all succeeded)."""
+    jobs = [(float(v), int(sd)) for v in values for sd in seeds]
+    result = SweepResult(knob=knob, values=[float(v) for v in values], seeds=[int(s) for s in seeds], base=base)
+    failed: list[tuple[str, str]] = []
+    label = escape_md(KNOBS[knob].label if knob in KNOBS else knob)
+    if progress:
+        progress(0, len(jobs))
+    for done, (v, sd) in enumerate(jobs, 1):
+        got, why = attempt(lambda: outcome(run(point_scenario(base, knob, v, sd))))
+        if got is None:
+            failed.append((f"{label} = {v:g}, seed {sd}", why))
+        else:
+            result.points.append(SweepPoint(v, sd, got))
+        if progress:
+            progress(done, len(jobs))
+        if len(failed) >= SWEEP_MAX_FAILURES:
+            break
+    if not failed:
+        return result, ""
+    if not result.points:
+        msg = text("sweep_kept" if had_result else "sweep_none", reason=failed[0][1])
+    else:
+        msg = text("sweep_some", count=len(failed), total=len(jobs), runs="; ".join(f"{r} ({w})" for r, w in failed))
+    tried = len(result.points) + len(failed)
+    return result, msg + (" " + text("sweep_stopped", limit=len(failed)) if tried < len(jobs) else "")
+
+
+# ---- test-only fault injection -------------------------------------------------------------------
+def _rules() -> list[tuple[str, str]]:
+    out = []
+    for rule in os.environ.get(FAULT_ENV, "").split(";"):
+        kind, _, cond = rule.strip().partition(":")
+        if kind in ("raise", "hang"):
+            out.append((kind, cond.strip()))
+    return out
+
+
+def _matches(s: sim.Scenario, cond: str) -> bool:
+    if not cond:
+        return True
+    negate = "!=" in cond
+    field, _, value = cond.partition("!=" if negate else "=")
+    return (str(getattr(s, field.strip(), None)) == value.strip()) != negate
+
+
+def _inject(s: sim.Scenario) -> None:
+    for kind, cond in _rules():
+        if not _matches(s, cond):
+            continue
+        if kind == "raise":
+            raise RuntimeError("injected fault (a test asked for it)")
+        rule = (kind, cond)
+        while rule in _rules():  # a stalled run, as cooperative as the real one
+            deadline = _deadline.get()
+            if deadline is not None and time.monotonic() > deadline:
+                raise sim.OverBudget("injected stall")
+            time.sleep(0.05)
+
+
+__all__ = ["attempt", "run", "sweep", "text", "budget_s", "DEFAULT_BUDGET_S", "BUDGET_ENV", "FAULT_ENV"]
