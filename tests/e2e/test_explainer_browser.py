@@ -175,3 +175,22 @@ def test_hover_tells_state_why_and_dependents(player_page, artifacts):
     text = tip.inner_text()
     assert f"State: {states[node]}" in text and "Why: " in text and "Depended on by: " in text, text
     page.screenshot(path=str(artifacts / "05-tooltip-wide.png"))
+
+
+def test_scheduled_cut_in_the_popover_reruns_the_model(player_page):
+    """The preset picker and scheduled times live in a popover (rendered only when opened); a cut
+    scheduled there re-runs the model without remounting the player."""
+    page, watch = player_page
+    page.evaluate("player.pause(); player.seek(0); window.__samePlayer = window.player")
+    assert all(s == "up" for st in states_over(page, 1200, 2400, 120) for s in st.values())
+    version = page.evaluate("player.version()")
+    page.get_by_role("button", name="Scenario and scheduled times").click()
+    box = page.get_by_role("spinbutton", name="Scheduled power cut (minute)")
+    box.fill("20")
+    box.press("Enter")
+    page.wait_for_function(f"player.version() > {version}", timeout=60_000)
+    assert page.evaluate("window.player === window.__samePlayer")  # no remount
+    assert all(s == "up" for s in states_over(page, 1100, 1190)[0].values())  # before the cut: as it was
+    later = states_over(page, 1200, 2400, 60)
+    assert any(s != "up" for st in later for s in st.values()), "the scheduled cut took nothing down"
+    assert not watch.errors, watch.errors
