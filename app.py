@@ -1,5 +1,6 @@
 """Lights Out — entry point: page config and the router. Every page lives in app_pages/ (not pages/: that name puts Streamlit in its legacy multipage mode on a cold server)."""
 
+import gc
 import sys
 from pathlib import Path
 
@@ -18,3 +19,17 @@ page = st.navigation([
     st.Page(ROOT / "app_pages" / "about.py", title="About the model", icon=":material/info:"),
 ])
 page.run()
+
+
+@st.cache_resource(show_spinner=False)
+def _settle_heap() -> bool:
+    """Once per server, after the first run has imported everything: move the long-lived heap
+    (modules, Altair's schema classes, pandas) out of the garbage collector's sight. Streamlit runs
+    a full collection after every script run; over ~140k objects it took 70–100 ms with the GIL
+    held, and the page's messages waited for it (a flip's answer arrived that much later)."""
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+_settle_heap()

@@ -141,57 +141,70 @@ def _on_rest() -> None:
     _state()["first"] = None
 
 
-state = _state()
-options = presets()
-if state["preset"] not in options:
-    state["preset"] = FREE_PLAY
-if any(k not in st.session_state for k in (W_PRESET, W_CUT, W_RESTORE)):
-    _sync_widgets(state)
-
-# Simulate before any widget is drawn: if the run fails, the page goes back to the last run that worked
-# — scenario, widgets and the player's switch all agree with what is shown — and says why.
-payload, fault = guard.attempt(lambda: view(state))
-if fault and state.get("good"):
-    state.update(state["good"])
-    _sync_widgets(state)
-    payload, _ = guard.attempt(lambda: view(state))
-    fault = guard.text("kept" if payload is not None else "first", reason=fault)
-elif fault:
-    fault = guard.text("first", reason=fault)
-else:
-    # A whole run that fails after its first minutes keeps those (same payload: not asked for again).
-    state["good"] = {"preset": state["preset"], "scenario": state["scenario"], "epoch": state["epoch"],
-                     "first": state["first"]}
-
 # ---- page -----------------------------------------------------------------------------------------
 # Start loading the graph library while the rest of the page renders (the player reuses it).
 st.sidebar.html('<script src="app/static/vendor/vis-network.min.js"></script>', unsafe_allow_javascript=True)
 st.title("Lights Out: a power cut, step by step")
 st.markdown(INTRO)
-error_slot = st.empty()  # always present, so nothing above the player appears or disappears
 
-scenario: sim.Scenario = state["scenario"]
-limit = float(scenario.duration_min)
-c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
-c1.selectbox("Scenario", list(options), key=W_PRESET, on_change=_on_preset,
-             format_func=lambda k: options[k].title)
-c2.number_input("Scheduled power cut (minute)", min_value=0.0, max_value=limit, step=1.0, value=None,
-                key=W_CUT, placeholder="never", on_change=_on_schedule,
-                help="Minute of the run when the utility feed fails. Empty = never.")
-c3.number_input("Scheduled restore (minute)", min_value=0.0, max_value=limit, step=1.0, value=None,
-                key=W_RESTORE, placeholder="never", on_change=_on_schedule,
-                help="Minute of the run when the utility feed comes back. Empty = never.")
-chosen = options[state["preset"]]
-st.markdown(chosen.summary)
 
-if fault or state["error"]:
-    error_slot.error(fault or state["error"])
-if payload is None:
-    st.stop()
+@st.fragment
+def explainer() -> None:
+    """The interactive part. A fragment, so a flip of the switch or a changed input reruns only
+    this (the player and its controls), not the page's prose around it.
 
-player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]), on_power_switch_change=_on_switch,
-       on_rest_change=_on_rest)
+    The preset picker and the scheduled times sit in a popover: Streamlit renders a popover's
+    content only when it is opened, so their ~25 lazy JavaScript chunks stay off the path to the
+    graph (a browser opens six connections to the server; the graph's library queued behind them).
+    """
+    state = _state()
+    options = presets()
+    if state["preset"] not in options:
+        state["preset"] = FREE_PLAY
+    if any(k not in st.session_state for k in (W_PRESET, W_CUT, W_RESTORE)):
+        _sync_widgets(state)
 
-with st.expander(f"About this scenario: {chosen.title}"):
-    st.markdown(chosen.description)
+    # Simulate before any widget is drawn: if the run fails, the page goes back to the last run that
+    # worked — scenario, widgets and the player's switch all agree with what is shown — and says why.
+    payload, fault = guard.attempt(lambda: view(state))
+    if fault and state.get("good"):
+        state.update(state["good"])
+        _sync_widgets(state)
+        payload, _ = guard.attempt(lambda: view(state))
+        fault = guard.text("kept" if payload is not None else "first", reason=fault)
+    elif fault:
+        fault = guard.text("first", reason=fault)
+    else:
+        # A whole run that fails after its first minutes keeps those (same payload: not asked for again).
+        state["good"] = {"preset": state["preset"], "scenario": state["scenario"], "epoch": state["epoch"],
+                         "first": state["first"]}
+
+    error_slot = st.empty()  # always present, so nothing above the player appears or disappears
+    scenario: sim.Scenario = state["scenario"]
+    chosen = options[state["preset"]]
+    limit = float(scenario.duration_min)
+    with st.popover("Scenario and scheduled times", icon=":material/tune:"):
+        st.selectbox("Scenario", list(options), key=W_PRESET, on_change=_on_preset,
+                     format_func=lambda k: options[k].title)
+        st.number_input("Scheduled power cut (minute)", min_value=0.0, max_value=limit, step=1.0, value=None,
+                        key=W_CUT, placeholder="never", on_change=_on_schedule,
+                        help="Minute of the run when the utility feed fails. Empty = never.")
+        st.number_input("Scheduled restore (minute)", min_value=0.0, max_value=limit, step=1.0, value=None,
+                        key=W_RESTORE, placeholder="never", on_change=_on_schedule,
+                        help="Minute of the run when the utility feed comes back. Empty = never.")
+    st.markdown(chosen.summary)
+
+    if fault or state["error"]:
+        error_slot.error(fault or state["error"])
+    if payload is None:
+        return
+
+    player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]),
+           on_power_switch_change=_on_switch, on_rest_change=_on_rest)
+
+    with st.expander(f"About this scenario: {chosen.title}"):
+        st.markdown(chosen.description)
+
+
+explainer()
 st.markdown(ABOUT)

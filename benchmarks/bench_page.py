@@ -5,6 +5,8 @@ Prints medians (ms) and ratios; it is a script, not a timed test (timings depend
   2. flip: switch click → re-simulated run applied in the player, vs st.button click → rerun shown
      (target ≤ 2×); flips at new times (a new simulation each) and repeated flips (cache hits)
   3. reruns: messages the browser sends to the server during a whole playback     (target 0)
+  4. the server's share of a flip, in this process after the browser runs: sim.run, chart specs,
+     narration, payload and Streamlit's JSON encoding, for the same flips (medians)
 
 Run: python benchmarks/bench_page.py [--repeat 7]
 """
@@ -71,6 +73,7 @@ class PlayerPage:
     def __init__(self, browser, url: str):
         self.page = browser.new_page(viewport={"width": 1400, "height": 1000})
         self.received: list[int] = []
+        self.apply: list[float] = []  # the player's own share: new data received → drawn
         self.page.on("websocket", lambda ws: ws.on("framereceived", lambda f: self.received.append(len(f) if f else 0)))
         self.page.goto(url)
         self.page.wait_for_selector(".lo-player[data-drawn='1']", timeout=60_000)
@@ -87,6 +90,7 @@ class PlayerPage:
         page.wait_for_function(f"player.version() > {version}", polling=5, timeout=60_000)
         elapsed = time.perf_counter() - t0
         inside = page.evaluate("player.flipLatency()") / 1000
+        self.apply.append((page.evaluate("player.applyTime ? player.applyTime() : 0") or 0) / 1000)
         page.wait_for_selector(IDLE)
         return elapsed, inside, sum(self.received[n0:])
 
@@ -109,6 +113,38 @@ def reruns_during_playback(browser, url: str) -> tuple[int, float]:
     return len(sent) - before, elapsed
 
 
+def server_breakdown(times: list[float]) -> dict[str, float]:
+    """Medians (ms) of each part of a new-scenario rerun for the flips the browser made (free play,
+    power cut at t), plus the first (cold) chart specs in a fresh process."""
+    import json
+    import sim
+    from viz.charts import chart_specs
+    from viz.player import build_payload
+
+    free = sim.Scenario(power_cut_min=None, power_restored_min=None)
+    parts: dict[str, list[float]] = {"sim.run": [], "chart_specs": [], "sim.captions": [], "build_payload": [],
+                                     "JSON (Streamlit, 2×)": []}
+    cold = None
+    for t in times:
+        t0 = time.perf_counter()
+        tl = sim.run(free.with_power_flip(t / 60, False))
+        t1 = time.perf_counter()
+        charts = chart_specs(tl)
+        t2 = time.perf_counter()
+        caps = [(c.t_s, c.text) for c in sim.captions(tl)]
+        t3 = time.perf_counter()
+        data = dict(build_payload(tl, charts, caps), ack="c", epoch=0)
+        t4 = time.perf_counter()
+        json.dumps(data), json.dumps(data, sort_keys=True)  # what components v2 does with `data`
+        t5 = time.perf_counter()
+        cold = t2 - t1 if cold is None else cold
+        for name, dt in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            parts[name].append(dt)
+    out = {name: ms(v) for name, v in parts.items()}
+    out["chart_specs, first call (cold)"] = cold * 1000
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
@@ -127,8 +163,8 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=isolated_env(home))
-                open_once(browser, app, DRAWN)  # warm-up: imports, first simulation, caches
-                open_once(browser, line, "text=hello")
+                cold_app = open_once(browser, app, DRAWN)  # warm-up: imports, first simulation, caches
+                cold_bare = open_once(browser, line, "text=hello")
                 app_open, bare_open = [], []
                 for _ in range(args.repeat):  # interleaved, so machine noise hits both alike
                     app_open.append(open_once(browser, app, DRAWN))
@@ -157,12 +193,17 @@ def main() -> None:
     print(f"repeats: {args.repeat} (medians)")
     print(f"open   explainer → graph drawn       {ms(app_open):7.0f} ms")
     print(f"       bare one-line page            {ms(bare_open):7.0f} ms   ratio {ms(app_open) / ms(bare_open):.2f}× (target ≤ 1.5×)")
+    print(f"       first open of a fresh server  {cold_app * 1000:7.0f} ms   (bare: {cold_bare * 1000:.0f} ms; once per process)")
     print(f"flip   switch → new run applied (new scenario) {ms(flip_new):7.0f} ms   ratio {ms(flip_new) / ms(bare_click):.2f}×"
           f"   (in-page: {ms(flip_inside):.0f} ms)")
     print(f"       switch → new run applied (cached)       {ms(flip_cached):7.0f} ms   ratio {ms(flip_cached) / ms(bare_click):.2f}×")
+    print(f"       in the player: new data received → drawn {ms(player.apply):6.0f} ms")
     print(f"       st.button rerun round trip              {ms(bare_click):7.0f} ms   (target ≤ 2×)")
     print(f"       bytes received per flip (median)        {statistics.median(sizes):7.0f}")
     print(f"reruns during a full playback at 8× ({played:.0f} s): {reruns} messages sent to the server (target 0)")
+    print("server side of a new-scenario flip (ms, medians, this process):")
+    for name, value in server_breakdown(times).items():
+        print(f"       {name:32s} {value:7.1f}")
 
 
 if __name__ == "__main__":

@@ -181,6 +181,37 @@ def _clean(v: Any, scale: float, digits: int) -> float | int | None:
     return int(r) if digits == 0 or float(r).is_integer() else r
 
 
+_SAME = object()
+
+
+def _clean_column(values: Sequence[Any], scale: float, digits: int) -> list[float | int | None]:
+    """`_clean` over a whole series (the same results, inlined). Runs of an unchanged value are
+    cleaned once: most metrics sit flat for long stretches, and rounding every step was most of a
+    flip's chart time."""
+    out: list[float | int | None] = []
+    append, isfinite = out.append, math.isfinite
+    prev: Any = _SAME
+    cleaned: float | int | None = None
+    for v in values:
+        if v is not prev and (prev is _SAME or v != prev):  # NaN != NaN: each NaN is cleaned (to None)
+            prev = v
+            f = None if v is None else float(v)
+            if f is None or not isfinite(f):
+                cleaned = None
+            elif digits == 0:
+                cleaned = int(round(f * scale))  # == int(round(f * scale, 0)): both round half to even
+            else:
+                r = round(f * scale, digits)
+                cleaned = int(r) if r.is_integer() else r
+        append(cleaned)
+    return out
+
+
+def _columns(tl: sim.Timeline, d: _ChartDef) -> list[list[float | int | None]]:
+    """The chart's series, cleaned (scaled, rounded, NaN → None), one list per series."""
+    return [_clean_column(tl.metrics[s.metric], d.scale, d.digits) for s in d.series]
+
+
 def _milestone_indices(tl: sim.Timeline) -> set[int]:
     out: set[int] = set()
     n = len(tl.t_s)
@@ -229,13 +260,13 @@ def _select(rows: Sequence[tuple], forced: set[int], max_points: int) -> list[in
     return out
 
 
-def _chart_rows(tl: sim.Timeline, d: _ChartDef, max_points: int | None) -> list[dict[str, Any]]:
-    cols = [[_clean(v, d.scale, d.digits) for v in tl.metrics[s.metric]] for s in d.series]
-    rows = list(zip(*cols))
+def _chart_rows(tl: sim.Timeline, d: _ChartDef, max_points: int | None,
+                cols: list[list[Any]] | None = None, forced: set[int] | None = None) -> list[dict[str, Any]]:
+    rows = list(zip(*(cols if cols is not None else _columns(tl, d))))
     if max_points is None:
         idx = list(range(len(rows)))
     else:
-        idx = _select(rows, _milestone_indices(tl), max_points)
+        idx = _select(rows, forced if forced is not None else _milestone_indices(tl), max_points)
     keys = _keys(d)
     out = []
     for i in idx:
@@ -306,11 +337,10 @@ def _ticks(t_end: float) -> list[int]:
 
 
 # ---- description (screen readers) -------------------------------------------------------------
-def _describe(tl: sim.Timeline, d: _ChartDef) -> str:
+def _describe(tl: sim.Timeline, d: _ChartDef, cols: list[list[Any]] | None = None) -> str:
     t_end = float(tl.t_s[-1]) if tl.t_s else 0.0
     parts = [f"{d.title}, line chart over simulated time 0:00 to {sim.clock(t_end)}. {d.what}"]
-    for s in d.series:
-        vals = [_clean(v, d.scale, d.digits) for v in tl.metrics[s.metric]]
+    for s, vals in zip(d.series, cols if cols is not None else _columns(tl, d)):
         valid = [(v, t) for v, t in zip(vals, tl.t_s) if v is not None]
         if not valid:
             parts.append(f"{s.label}: hidden throughout.")
@@ -341,10 +371,12 @@ def _step(tl: sim.Timeline) -> float:
 
 
 # ---- charts ------------------------------------------------------------------------------------
-def _datasets(tl: sim.Timeline, d: _ChartDef, max_points: int | None) -> dict[str, list[dict[str, Any]]]:
+def _datasets(tl: sim.Timeline, d: _ChartDef, max_points: int | None, cols: list[list[Any]] | None = None,
+              shared: tuple[set[int], list[dict[str, Any]]] | None = None) -> dict[str, list[dict[str, Any]]]:
+    forced, milestones = shared if shared is not None else (_milestone_indices(tl), _milestone_rows(tl))
     return {
-        f"{d.id}_series": _chart_rows(tl, d, max_points),
-        "milestones": _milestone_rows(tl),
+        f"{d.id}_series": _chart_rows(tl, d, max_points, cols, forced),
+        "milestones": [dict(m) for m in milestones],
         "cursor": [{}],
     }
 
@@ -492,10 +524,12 @@ def chart_specs(timeline: sim.Timeline, *, max_points: int = MAX_POINTS) -> list
     ``view.signal("cursor_t", t_seconds).run()``). At most ``max_points`` points per series.
     """
     out = []
+    shared = (_milestone_indices(timeline), _milestone_rows(timeline))  # the same for every chart
     for d in _DEFS:
+        cols = _columns(timeline, d)  # cleaned once, for both the description and the data
         spec = json.loads(_template_json(d.id, _t_end(timeline)))
-        spec["description"] = _describe(timeline, d)
-        spec["datasets"] = _datasets(timeline, d, max_points)
+        spec["description"] = _describe(timeline, d, cols)
+        spec["datasets"] = _datasets(timeline, d, max_points, cols, shared)
         out.append({
             "id": d.id,
             "title": d.title,

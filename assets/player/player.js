@@ -120,6 +120,8 @@ class Player {
       },
       // ms from the last click of the switch to the re-simulated run drawn (for the benchmark)
       flipLatency: () => (this.appliedAt > this.clickedAt ? this.appliedAt - this.clickedAt : null),
+      // ms from the component receiving a new run to that run drawn (the browser's share of a flip)
+      applyTime: () => (this.appliedAt >= this.receivedAt ? this.appliedAt - this.receivedAt : null),
       setSpeed: (s) => { this.speed = Number(s); u.speed.value = String(s); },
     };
     window.player = this.api;
@@ -133,6 +135,7 @@ class Player {
       d.edges.map((e) => e.from + ">" + e.to).join("|");
     const rebuild = first || structure(data) !== structure(this.data);
     const changed = data.id !== (this.data && this.data.id);
+    if (changed) this.receivedAt = performance.now();
     this.data = data;
     if (changed) {  // an acknowledgement alone (same run) changes nothing drawn
       this.nodeRows = expand(data.node_frames, data.steps);

@@ -139,6 +139,9 @@ def test_keys_work_from_the_page_but_not_inside_form_controls(player_page):
     assert not page.evaluate("player.playing()")
     page.keyboard.press("Home")
     assert page.evaluate("player.time()") == 0
+    # The scheduled times sit in a popover (rendered only when opened: it keeps their JS off the
+    # path to the graph), so open it first.
+    page.get_by_role("button", name="Scenario and scheduled times").click()
     page.get_by_role("spinbutton", name="Scheduled power cut (minute)").focus()
     page.keyboard.press("Space")
     assert not page.evaluate("player.playing()")
@@ -195,4 +198,23 @@ def test_a_flip_plays_its_first_minutes_at_once_then_the_whole_run(player_page):
     later = states_over(page, t_click + 600, 3 * 3600, 600)                   # beyond the first minutes
     assert any(s != "up" for states in later for s in states.values())
     assert page.evaluate("player.playing()")
+    assert not watch.errors, watch.errors
+
+
+def test_scheduled_cut_in_the_popover_reruns_the_model(player_page):
+    """The preset picker and scheduled times live in a popover (rendered only when opened); a cut
+    scheduled there re-runs the model without remounting the player."""
+    page, watch = player_page
+    page.evaluate("player.pause(); player.seek(0); window.__samePlayer = window.player")
+    assert all(s == "up" for st in states_over(page, 1200, 2400, 120) for s in st.values())
+    version = page.evaluate("player.version()")
+    page.get_by_role("button", name="Scenario and scheduled times").click()
+    box = page.get_by_role("spinbutton", name="Scheduled power cut (minute)")
+    box.fill("20")
+    box.press("Enter")
+    page.wait_for_function(f"player.version() > {version}", timeout=60_000)
+    assert page.evaluate("window.player === window.__samePlayer")  # no remount
+    assert all(s == "up" for s in states_over(page, 1100, 1190)[0].values())  # before the cut: as it was
+    later = states_over(page, 1200, 2400, 60)
+    assert any(s != "up" for st in later for s in st.values()), "the scheduled cut took nothing down"
     assert not watch.errors, watch.errors
