@@ -40,6 +40,7 @@ def test_a_stalled_flip_keeps_the_player_and_does_not_hold_up_another_visitor(br
 
         # Visitor B changes the schedule while A's run is stuck: B's new run arrives first.
         b_version = b.evaluate("player.version()")
+        b.get_by_role("button", name="Scenario and scheduled times").click()  # the schedule's popover
         cut = b.get_by_role("spinbutton", name="Scheduled power cut (minute)")
         cut.fill("20")
         cut.press("Enter")
