@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -245,6 +246,60 @@ async def visit(browser, url: str, v: Visit, barriers: list[asyncio.Barrier] | N
     return v
 
 
+async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -> Visit:
+    """The same visit over a bare WebSocket session (benchmarks/st_client.py): open → flip at
+    v.flip_at_s → the shared preset; each time is until the server's `script_finished`."""
+    import sim  # noqa: PLC0415
+    from benchmarks.st_client import Session  # noqa: PLC0415
+    b = barriers or [None, None, None]
+    s = Session(url)
+    limit = TIMEOUT_MS / 1000
+    try:
+        await _barrier(b[0], limit)
+        t0 = time.perf_counter()
+        await s.connect(limit)
+        r = await s.open(limit)
+        v.open_s = time.perf_counter() - t0
+        _check_run(v, "open", r)
+        await _barrier(b[1], limit)
+        r, click = await s.flip(v.flip_at_s, False, limit)
+        v.flip_s = r.seconds
+        _check_run(v, "flip", r)
+        if r.payload:
+            harm = [e[0] for e in r.payload["events"] if e[1] >= 0 and e[2] != "up"]
+            if r.payload.get("ack") != click:
+                v.problems.append(f"flip: the run acknowledges click {r.payload.get('ack')!r}, not this visitor's")
+            if not harm:
+                v.problems.append("flip: this visitor's cut took nothing down")
+            elif min(harm) < v.flip_at_s:
+                v.problems.append(f"flip: harm at {min(harm):.0f} s, before this visitor's own cut at {v.flip_at_s:.0f} s")
+        await _barrier(b[2], limit)
+        t3 = time.perf_counter()
+        r = await s.choose(sim.PRESETS[SHARED_PRESET].title, limit)
+        v.preset_s = time.perf_counter() - t3
+        _check_run(v, "preset", r)
+        if r.payload and r.payload.get("epoch") != 1:
+            v.problems.append(f"preset: epoch {r.payload.get('epoch')!r}, expected 1")
+        v.total_s = time.perf_counter() - t0
+    except Exception as exc:  # noqa: BLE001 — reported per visitor, the others go on
+        v.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+        for bar in b:
+            if bar is not None:
+                await bar.abort()
+    finally:
+        await s.close()
+    v.ok = not v.problems
+    return v
+
+
+def _check_run(v: Visit, what: str, r) -> None:
+    if r.status != "FINISHED_SUCCESSFULLY":
+        v.problems.append(f"{what}: script run ended {r.status}")
+    if r.payload is None and not r.payload_ref:
+        v.problems.append(f"{what}: no player data was sent")
+    v.problems += [f"{what}: {e}" for e in r.exceptions]
+
+
 # ---- statistics and printing --------------------------------------------------------------------
 def pct(xs: list[float], q: float) -> float:
     """The q-quantile by linear interpolation (q=0.95 → p95)."""
@@ -256,8 +311,10 @@ def pct(xs: list[float], q: float) -> float:
     return xs[lo] + (xs[min(lo + 1, len(xs) - 1)] - xs[lo]) * (k - lo)
 
 
-PHASES = [("open_s", "open → graph drawn"), ("flip_s", "flip → new run applied (new scenario each)"),
-          ("play_s", "play → 2 sim. minutes past the flip"), ("preset_s", "preset → run applied (shared, cached)"),
+# Where each phase ends: browser — the player shows it (graph drawn, player.version() moved on);
+# ws — the server's script_finished (everything the page needs has been sent).
+PHASES = [("open_s", "open the page"), ("flip_s", "flip the switch (a new scenario each)"),
+          ("play_s", "play (browser only: 2 sim. minutes)"), ("preset_s", "pick the preset (shared, cached)"),
           ("total_s", "whole visit (open … preset)")]
 
 
@@ -298,12 +355,12 @@ def flip_times(count: int, start: int = 0) -> list[float]:
     return [float(600 + 60 * ((start + i) % 100)) for i in range(count)]
 
 
-async def crowd(browser, url: str, n: int, start: int) -> tuple[list[Visit], float]:
+async def crowd(go, n: int, start: int) -> tuple[list[Visit], float]:
+    """n visitors at once; go(visit, barriers) runs one."""
     barriers = [asyncio.Barrier(n) for _ in range(3)] if n > 1 else None
     visits = [Visit(i, t) for i, t in enumerate(flip_times(n, start))]
     t0 = time.perf_counter()
-    done = await asyncio.wait_for(asyncio.gather(*(visit(browser, url, v, barriers) for v in visits)),
-                                  timeout=TIMEOUT_MS / 1000 * 6)
+    done = await asyncio.wait_for(asyncio.gather(*(go(v, barriers) for v in visits)), timeout=TIMEOUT_MS / 1000 * 6)
     return list(done), time.perf_counter() - t0
 
 
@@ -313,23 +370,31 @@ async def run_load(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         proc, url = (None, args.url) if args.url else start_streamlit(ROOT / "app.py", home)
-        result: dict = {"url_given": bool(args.url), "sessions": args.sessions}
+        result: dict = {"url_given": bool(args.url), "sessions": args.sessions, "client": args.client}
         stop_event = asyncio.Event()
         tasks = []
         try:
-            async with async_playwright() as p:
-                browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                                  env=isolated_env(home))
+            async with (async_playwright() if args.client == "browser" else contextlib.nullcontext()) as p:
+                browser = None
+                if args.client == "browser":
+                    browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                                      env=isolated_env(home))
+
+                    async def go(v: Visit, barriers) -> Visit:
+                        return await visit(browser, url, v, barriers)
+                else:
+                    async def go(v: Visit, barriers) -> Visit:
+                        return await ws_visit(url, v, barriers)
                 server = Probe(proc.pid) if proc else None
                 client = Probe(os.getpid(), exclude=proc.pid if proc else None)
                 for probe in filter(None, (server, client)):
                     tasks.append(asyncio.create_task(probe.run(stop_event)))
-                warm = await visit(browser, url, Visit(-1, 590.0), None)  # imports, first run, shared caches
+                warm = await go(Visit(-1, 590.0), None)  # imports, first run, shared caches
                 result["warm_ok"], result["warm_problems"] = warm.ok, warm.problems
                 rss_idle = server.sample() if server else 0
                 singles = []
                 for i in range(args.singles):  # one at a time: the baseline
-                    singles.append(await visit(browser, url, Visit(i, flip_times(1, i)[0]), None))
+                    singles.append(await go(Visit(i, flip_times(1, i)[0]), None))
                 if server:
                     server.sample()
                 cpu0 = (server.cpu() if server else 0.0, client.cpu())
@@ -337,7 +402,7 @@ async def run_load(args) -> dict:
                 if server:
                     server.peak_rss_kb = 0
                 la0 = loadavg()
-                crowd_visits, wall = await crowd(browser, url, args.sessions, args.singles)
+                crowd_visits, wall = await crowd(go, args.sessions, args.singles)
                 if server:
                     server.sample()
                 client.sample()
@@ -351,7 +416,8 @@ async def run_load(args) -> dict:
                                   server_rss_peak_crowd_mb=server.peak_rss_kb / 1024,
                                   server_vmhwm_mb=server.hwm_kb() / 1024, server_rss_end_mb=server.sample() / 1024,
                                   server_cpu_s=server.cpu() - cpu0[0])
-                await browser.close()
+                if browser:
+                    await browser.close()
         finally:
             stop_event.set()
             for t in tasks:
@@ -363,7 +429,7 @@ async def run_load(args) -> dict:
 
 def report_load(r: dict) -> None:
     n = r["sessions"]
-    print(f"# load: {n} concurrent visitors, {len(r['singles'])} single visitors as the baseline; "
+    print(f"# load ({r['client']} client): {n} concurrent visitors, {len(r['singles'])} single visitors as the baseline; "
           f"load average {r['loadavg_before']} → {r['loadavg_after']}")
     print_summary(n, r["stats"])
     bad = [v for v in r["crowd"] + r["singles"] if not v["ok"]]
@@ -376,7 +442,7 @@ def report_load(r: dict) -> None:
         print(f"server RSS: idle after warm-up {r['server_rss_idle_mb']:.0f} MB, peak during {n} visitors "
               f"{r['server_rss_peak_crowd_mb']:.0f} MB (VmHWM {r['server_vmhwm_mb']:.0f} MB; target ≤ 1024 MB), "
               f"after {r['server_rss_end_mb']:.0f} MB")
-        print(f"CPU during the {n} visitors: server {r['server_cpu_s']:.1f} s, browser (client) {r['client_cpu_s']:.1f} s "
+        print(f"CPU during the {n} visitors: server {r['server_cpu_s']:.1f} s, client ({r['client']}) {r['client_cpu_s']:.1f} s "
               f"over {r['crowd_wall_s']:.1f} s on {os.cpu_count()} cores")
 
 
@@ -503,6 +569,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sessions", type=int, default=30, help="concurrent visitors (default 30)")
     ap.add_argument("--singles", type=int, default=5, help="single visitors one after another, the baseline")
+    ap.add_argument("--client", choices=["ws", "browser"], default="ws",
+                    help="ws: bare WebSocket sessions (server-side figures); browser: Chromium contexts (what a visitor sees)")
     ap.add_argument("--url", help="use a running server at this URL instead of starting one (127.0.0.1 only)")
     ap.add_argument("--soak-min", type=float, default=0, help="run the soak for this many minutes instead")
     ap.add_argument("--soak-sessions", type=int, default=3)
@@ -513,7 +581,7 @@ def main() -> None:
         sys.exit("--url must point at 127.0.0.1")
     if not 1 <= args.sessions <= 60:
         sys.exit("--sessions must be 1–60")
-    if why := chromium_missing():
+    if (args.client == "browser" or args.soak_min) and (why := chromium_missing()):
         sys.exit(f"cannot run: {why}")
     if args.soak_min:
         r = asyncio.run(run_soak(args))
