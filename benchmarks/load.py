@@ -335,6 +335,23 @@ def summarise(singles: list[Visit], crowd: list[Visit]) -> dict:
     return out
 
 
+def estimate(browser_singles: list[dict] | None, singles: list[Visit], crowd_visits: list[Visit]) -> dict:
+    """What a visitor would see with N others on the server: the WebSocket client's time under load
+    plus the browser's own share of the phase (single browser visitor − single ws visitor, p50)."""
+    if not browser_singles:
+        return {}
+    out = {}
+    for key in ("open_s", "flip_s", "preset_s"):
+        b = [v[key] for v in browser_singles if v[key] is not None]
+        one = [getattr(v, key) for v in singles if getattr(v, key) is not None]
+        many = [getattr(v, key) for v in crowd_visits if getattr(v, key) is not None]
+        if b and one and many:
+            share = max(0.0, pct(b, .5) - pct(one, .5))
+            out[key] = {"browser_single_p50": pct(b, .5), "browser_single_p95": pct(b, .95), "browser_share": share,
+                        "visitor_p95": pct(many, .95) + share, "ratio": (pct(many, .95) + share) / pct(b, .95)}
+    return out
+
+
 def print_summary(n: int, stats: dict) -> None:
     print(f"{'phase':46s} {'1 visitor p50/p95':>20s} {f'{n} visitors p50/p95':>22s}   p95 ratio")
     for row in stats.values():
@@ -374,23 +391,34 @@ async def run_load(args) -> dict:
         stop_event = asyncio.Event()
         tasks = []
         try:
-            async with (async_playwright() if args.client == "browser" else contextlib.nullcontext()) as p:
+            need_browser = args.client == "browser" or args.browser_singles > 0
+            async with (async_playwright() if need_browser else contextlib.nullcontext()) as p:
                 browser = None
-                if args.client == "browser":
+                if need_browser:
                     browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                                       env=isolated_env(home))
 
-                    async def go(v: Visit, barriers) -> Visit:
-                        return await visit(browser, url, v, barriers)
-                else:
-                    async def go(v: Visit, barriers) -> Visit:
-                        return await ws_visit(url, v, barriers)
+                async def in_browser(v: Visit, barriers) -> Visit:
+                    return await visit(browser, url, v, barriers)
+
+                async def over_ws(v: Visit, barriers) -> Visit:
+                    return await ws_visit(url, v, barriers)
+                go = in_browser if args.client == "browser" else over_ws
                 server = Probe(proc.pid) if proc else None
                 client = Probe(os.getpid(), exclude=proc.pid if proc else None)
                 for probe in filter(None, (server, client)):
                     tasks.append(asyncio.create_task(probe.run(stop_event)))
                 warm = await go(Visit(-1, 590.0), None)  # imports, first run, shared caches
                 result["warm_ok"], result["warm_problems"] = warm.ok, warm.problems
+                if args.client == "ws" and args.browser_singles:
+                    # The browser's own share of each phase (drawing, JS), measured one visitor at a
+                    # time: in a class every student's browser runs on the student's own computer.
+                    await in_browser(Visit(-2, 580.0), None)
+                    calib = [await in_browser(Visit(90 + i, flip_times(1, 90 + i)[0]), None)
+                             for i in range(args.browser_singles)]
+                    result["browser_singles"] = [asdict(v) for v in calib]
+                    await browser.close()
+                    browser = None
                 rss_idle = server.sample() if server else 0
                 singles = []
                 for i in range(args.singles):  # one at a time: the baseline
@@ -410,6 +438,7 @@ async def run_load(args) -> dict:
                     loadavg_before=la0, loadavg_after=loadavg(), crowd_wall_s=wall,
                     singles=[asdict(v) for v in singles], crowd=[asdict(v) for v in crowd_visits],
                     stats=summarise(singles, crowd_visits),
+                    estimate=estimate(result.get("browser_singles"), singles, crowd_visits),
                     client_cpu_s=client.cpu() - cpu0[1])
                 if server:
                     result.update(server_rss_idle_mb=rss_idle / 1024, server_rss_peak_singles_mb=peak_before / 1024,
@@ -438,10 +467,19 @@ def report_load(r: dict) -> None:
     for v in bad[:10]:
         print(f"  visitor {v['index']}: {'; '.join(v['problems'])[:300]}")
     print(f"the {n} visitors' run took {r['crowd_wall_s']:.1f} s wall clock")
+    if r.get("estimate"):
+        print(f"a visitor's view, estimated (ws time with {n} visitors + the browser's own share, measured with "
+              f"{len(r['browser_singles'])} single browser visitors):")
+        for key, e in r["estimate"].items():
+            label = dict(PHASES)[key]
+            print(f"  {label:44s} browser alone p50/p95 {e['browser_single_p50']:5.2f} / {e['browser_single_p95']:5.2f} s"
+                  f" (browser's share {e['browser_share']:4.2f} s) → with {n}: p95 ≈ {e['visitor_p95']:5.2f} s,"
+                  f" {e['ratio']:4.2f}× (target ≤ 3×)")
     if "server_rss_peak_crowd_mb" in r:
         print(f"server RSS: idle after warm-up {r['server_rss_idle_mb']:.0f} MB, peak during {n} visitors "
               f"{r['server_rss_peak_crowd_mb']:.0f} MB (VmHWM {r['server_vmhwm_mb']:.0f} MB; target ≤ 1024 MB), "
-              f"after {r['server_rss_end_mb']:.0f} MB")
+              f"after {r['server_rss_end_mb']:.0f} MB; ≈ {(r['server_rss_peak_crowd_mb'] - r['server_rss_idle_mb']) / n:.1f} MB "
+              f"per concurrent visitor")
         print(f"CPU during the {n} visitors: server {r['server_cpu_s']:.1f} s, client ({r['client']}) {r['client_cpu_s']:.1f} s "
               f"over {r['crowd_wall_s']:.1f} s on {os.cpu_count()} cores")
 
@@ -571,6 +609,8 @@ def main() -> None:
     ap.add_argument("--singles", type=int, default=5, help="single visitors one after another, the baseline")
     ap.add_argument("--client", choices=["ws", "browser"], default="ws",
                     help="ws: bare WebSocket sessions (server-side figures); browser: Chromium contexts (what a visitor sees)")
+    ap.add_argument("--browser-singles", type=int, default=3,
+                    help="with --client ws: single browser visitors first, to add the browser's own share")
     ap.add_argument("--url", help="use a running server at this URL instead of starting one (127.0.0.1 only)")
     ap.add_argument("--soak-min", type=float, default=0, help="run the soak for this many minutes instead")
     ap.add_argument("--soak-sessions", type=int, default=3)
@@ -581,7 +621,7 @@ def main() -> None:
         sys.exit("--url must point at 127.0.0.1")
     if not 1 <= args.sessions <= 60:
         sys.exit("--sessions must be 1–60")
-    if (args.client == "browser" or args.soak_min) and (why := chromium_missing()):
+    if (args.client == "browser" or args.browser_singles or args.soak_min) and (why := chromium_missing()):
         sys.exit(f"cannot run: {why}")
     if args.soak_min:
         r = asyncio.run(run_soak(args))
@@ -591,7 +631,7 @@ def main() -> None:
         report_load(r)
     if args.json:
         args.json.write_text(json.dumps(r, indent=1))
-    ok = r.get("warm_ok") and not r.get("errors") and all(v["ok"] for v in r.get("crowd", []) + r.get("singles", []))
+    ok = r.get("warm_ok") and not r.get("errors") and all(v["ok"] for v in r.get("crowd", []) + r.get("singles", []) + r.get("browser_singles", []))
     sys.exit(0 if ok else 1)
 
 

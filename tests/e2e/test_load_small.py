@@ -21,7 +21,7 @@ from tests.e2e.browser_helpers import ROOT
 
 def run_load(app_url: str, client: str, sessions: int, out) -> dict:
     cmd = [sys.executable, str(ROOT / "benchmarks" / "load.py"), "--url", app_url, "--client", client,
-           "--sessions", str(sessions), "--singles", "0", "--json", str(out)]
+           "--sessions", str(sessions), "--singles", "0", "--browser-singles", "0", "--json", str(out)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert out.exists(), proc.stdout[-2000:] + proc.stderr[-2000:]
     result = json.loads(out.read_text())
