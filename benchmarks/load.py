@@ -155,14 +155,20 @@ class Visit:
     problems: list[str] = field(default_factory=list)
 
 
-async def _barrier(barrier: asyncio.Barrier | None, timeout_s: float) -> None:
-    """Wait for the other visitors, but never forever (a failed visitor aborts the barrier)."""
+SPREAD_S = 0.0  # --spread-s: after each barrier a visitor waits a random 0..SPREAD_S s (0: all at once)
+
+
+async def _barrier(barrier: asyncio.Barrier | None, timeout_s: float, v: "Visit", phase: int) -> None:
+    """Wait for the other visitors, but never forever (a failed visitor aborts the barrier); then,
+    with --spread-s, a seeded random delay so the phase's requests arrive spread over that window."""
     if barrier is None:
         return
     try:
         await asyncio.wait_for(barrier.wait(), timeout_s)
     except (asyncio.TimeoutError, asyncio.BrokenBarrierError):
         pass
+    if SPREAD_S > 0:
+        await asyncio.sleep(random.Random(v.index * 10 + phase).uniform(0, SPREAD_S))
 
 
 async def _wait_version(page, version: int, timeout_ms: int = TIMEOUT_MS) -> None:
@@ -198,14 +204,14 @@ async def visit(browser, url: str, v: Visit, barriers: list[asyncio.Barrier] | N
         page = await ctx.new_page()
         page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
         page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        await _barrier(b[0], TIMEOUT_MS / 1000)
+        await _barrier(b[0], TIMEOUT_MS / 1000, v, 0)
         t0 = time.perf_counter()
         await page.goto(url, timeout=TIMEOUT_MS)
         await page.wait_for_selector(DRAWN, timeout=TIMEOUT_MS)
         v.open_s = time.perf_counter() - t0
         await page.evaluate(f"player.pause(); player.seek({v.flip_at_s})")
         await _ready(page)
-        await _barrier(b[1], TIMEOUT_MS / 1000)
+        await _barrier(b[1], TIMEOUT_MS / 1000, v, 1)
         version = await page.evaluate("player.version()")
         t1 = time.perf_counter()
         await page.get_by_role("switch", name=SWITCH).click()
@@ -225,7 +231,7 @@ async def visit(browser, url: str, v: Visit, barriers: list[asyncio.Barrier] | N
             v.problems.append("this visitor's cut took nothing down")
         if checked != "false":
             v.problems.append(f"the switch shows aria-checked={checked!r} after the cut")
-        await _barrier(b[2], TIMEOUT_MS / 1000)
+        await _barrier(b[2], TIMEOUT_MS / 1000, v, 2)
         version = await page.evaluate("player.version()")
         t3 = time.perf_counter()
         await pick_preset(page, SHARED_PRESET)
@@ -255,13 +261,13 @@ async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -
     s = Session(url)
     limit = TIMEOUT_MS / 1000
     try:
-        await _barrier(b[0], limit)
+        await _barrier(b[0], limit, v, 0)
         t0 = time.perf_counter()
         await s.connect(limit)
         r = await s.open(limit)
         v.open_s = time.perf_counter() - t0
         _check_run(v, "open", r)
-        await _barrier(b[1], limit)
+        await _barrier(b[1], limit, v, 1)
         r, click = await s.flip(v.flip_at_s, False, limit)
         v.flip_s = r.seconds
         _check_run(v, "flip", r)
@@ -273,7 +279,7 @@ async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -
                 v.problems.append("flip: this visitor's cut took nothing down")
             elif min(harm) < v.flip_at_s:
                 v.problems.append(f"flip: harm at {min(harm):.0f} s, before this visitor's own cut at {v.flip_at_s:.0f} s")
-        await _barrier(b[2], limit)
+        await _barrier(b[2], limit, v, 2)
         t3 = time.perf_counter()
         r = await s.choose(sim.PRESETS[SHARED_PRESET].title, limit)
         v.preset_s = time.perf_counter() - t3
@@ -315,7 +321,7 @@ def pct(xs: list[float], q: float) -> float:
 # ws — the server's script_finished (everything the page needs has been sent).
 PHASES = [("open_s", "open the page"), ("flip_s", "flip the switch (a new scenario each)"),
           ("play_s", "play (browser only: 2 sim. minutes)"), ("preset_s", "pick the preset (shared, cached)"),
-          ("total_s", "whole visit (open … preset)")]
+          ("total_s", "whole visit (open … preset; + waits if spread)")]
 
 
 def summarise(singles: list[Visit], crowd: list[Visit]) -> dict:
@@ -387,7 +393,8 @@ async def run_load(args) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         proc, url = (None, args.url) if args.url else start_streamlit(ROOT / "app.py", home)
-        result: dict = {"url_given": bool(args.url), "sessions": args.sessions, "client": args.client}
+        result: dict = {"url_given": bool(args.url), "sessions": args.sessions, "client": args.client,
+                        "spread_s": args.spread_s}
         stop_event = asyncio.Event()
         tasks = []
         try:
@@ -458,7 +465,8 @@ async def run_load(args) -> dict:
 
 def report_load(r: dict) -> None:
     n = r["sessions"]
-    print(f"# load ({r['client']} client): {n} concurrent visitors, {len(r['singles'])} single visitors as the baseline; "
+    print(f"# load ({r['client']} client): {n} concurrent visitors (each phase "
+          f"{'all at once' if not r['spread_s'] else 'spread over %g s' % r['spread_s']}), {len(r['singles'])} single visitors as the baseline; "
           f"load average {r['loadavg_before']} → {r['loadavg_after']}")
     print_summary(n, r["stats"])
     bad = [v for v in r["crowd"] + r["singles"] if not v["ok"]]
@@ -611,12 +619,16 @@ def main() -> None:
                     help="ws: bare WebSocket sessions (server-side figures); browser: Chromium contexts (what a visitor sees)")
     ap.add_argument("--browser-singles", type=int, default=3,
                     help="with --client ws: single browser visitors first, to add the browser's own share")
+    ap.add_argument("--spread-s", type=float, default=0.0,
+                    help="visitors start each phase at random within this many seconds (default 0: all at once)")
     ap.add_argument("--url", help="use a running server at this URL instead of starting one (127.0.0.1 only)")
     ap.add_argument("--soak-min", type=float, default=0, help="run the soak for this many minutes instead")
     ap.add_argument("--soak-sessions", type=int, default=3)
     ap.add_argument("--sample-s", type=float, default=30)
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
+    global SPREAD_S
+    SPREAD_S = args.spread_s
     if args.url and urlsplit(args.url).hostname not in ("127.0.0.1", "localhost"):
         sys.exit("--url must point at 127.0.0.1")
     if not 1 <= args.sessions <= 60:
