@@ -147,7 +147,8 @@ class Visit:
     index: int
     flip_at_s: float
     open_s: float | None = None        # page open → graph drawn
-    flip_s: float | None = None        # switch click → the re-simulated run applied by the player
+    first_s: float | None = None       # switch click → the first data of the new run shown (its first minutes)
+    flip_s: float | None = None        # switch click → the whole re-simulated run applied by the player
     play_s: float | None = None        # play → the clock 2 simulated minutes past the flip
     preset_s: float | None = None      # preset picked → its run applied
     total_s: float | None = None       # open → preset applied (the whole visit)
@@ -181,6 +182,8 @@ async def _ready(page) -> None:
                                  timeout=TIMEOUT_MS)
 
 
+# The whole new run is in the player (not only the first minutes after the flip that come first).
+WHOLE_JS = "(v) => player.version() > v && document.querySelector('.lo-player').dataset.partial !== '1'"
 CHECK_JS = """([tc]) => { const keep = player.time();
   const at = (t) => { player.seek(t); return Object.values(player.states()); };
   const before = at(Math.max(0, tc - 20)), after = [];
@@ -216,6 +219,8 @@ async def visit(browser, url: str, v: Visit, barriers: list[asyncio.Barrier] | N
         t1 = time.perf_counter()
         await page.get_by_role("switch", name=SWITCH).click()
         await _wait_version(page, version)
+        v.first_s = time.perf_counter() - t1
+        await page.wait_for_function(WHOLE_JS, arg=version, polling=POLL_MS, timeout=TIMEOUT_MS)
         v.flip_s = time.perf_counter() - t1
         await _ready(page)
         t2 = time.perf_counter()
@@ -269,8 +274,15 @@ async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -
         _check_run(v, "open", r)
         await _barrier(b[1], limit, v, 1)
         r, click = await s.flip(v.flip_at_s, False, limit)
-        v.flip_s = r.seconds
+        v.first_s = v.flip_s = r.seconds
         _check_run(v, "flip", r)
+        if r.payload and r.payload.get("partial"):  # the first minutes: ask for the rest, as the player does
+            first = r
+            r = await s.rest(first.payload["id"], limit)
+            v.flip_s = first.seconds + r.seconds
+            _check_run(v, "rest", r)
+            if r.payload and r.payload.get("partial"):
+                v.problems.append("rest: still only part of the run")
         if r.payload:
             harm = [e[0] for e in r.payload["events"] if e[1] >= 0 and e[2] != "up"]
             if r.payload.get("ack") != click:
@@ -319,7 +331,8 @@ def pct(xs: list[float], q: float) -> float:
 
 # Where each phase ends: browser — the player shows it (graph drawn, player.version() moved on);
 # ws — the server's script_finished (everything the page needs has been sent).
-PHASES = [("open_s", "open the page"), ("flip_s", "flip the switch (a new scenario each)"),
+PHASES = [("open_s", "open the page"), ("first_s", "flip → its first minutes shown"),
+          ("flip_s", "flip → the whole new run (a new scenario each)"),
           ("play_s", "play (browser only: 2 sim. minutes)"), ("preset_s", "pick the preset (shared, cached)"),
           ("total_s", "whole visit (open … preset; + waits if spread)")]
 
@@ -347,7 +360,7 @@ def estimate(browser_singles: list[dict] | None, singles: list[Visit], crowd_vis
     if not browser_singles:
         return {}
     out = {}
-    for key in ("open_s", "flip_s", "preset_s"):
+    for key in ("open_s", "first_s", "flip_s", "preset_s"):
         b = [v[key] for v in browser_singles if v[key] is not None]
         one = [getattr(v, key) for v in singles if getattr(v, key) is not None]
         many = [getattr(v, key) for v in crowd_visits if getattr(v, key) is not None]

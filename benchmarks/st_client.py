@@ -5,7 +5,8 @@ server's figures are not distorted by 30 browsers competing for the same 2 cores
 It does what the Explainer's front end does on the wire: opens a session (a `rerun_script` with no
 widget states), then sends reruns with the widget states the browser would send — the player's
 power-switch event (`json_trigger_value` on the component's `__events` widget) or a new selectbox
-value — and reads ForwardMsgs until `script_finished`. It does not draw anything: "rendered"
+value, or the player's request for the rest of a run after its first minutes (`rest`) — and reads
+ForwardMsgs until `script_finished`. It does not draw anything: "rendered"
 here means the server has sent everything the page needs (the browser's own drawing time is
 measured separately, with real browsers, by benchmarks/load.py --client browser).
 """
@@ -125,7 +126,10 @@ class Session:
             self.widgets[key] = w.id
             if kind == "selectbox":
                 self.options[key] = list(w.options)
-                self.values[key] = w.raw_value if w.HasField("raw_value") else w.options[w.default[0]]
+                if w.HasField("raw_value"):      # the server set the value (set_value)
+                    self.values[key] = w.raw_value
+                elif key not in self.values and w.HasField("default") and 0 <= w.default < len(w.options):
+                    self.values[key] = w.options[w.default]
         elif kind == "bidi_component":
             bc = el.bidi_component
             self.widgets[bc.id.rsplit("-", 1)[-1]] = bc.id
@@ -146,6 +150,12 @@ class Session:
         event = json.dumps([{"event": "power_switch", "value": {"t": t_s, "on": power_on, "click_id": click}}])
         wid = "$$STREAMLIT_INTERNAL_KEY_" + self.widgets[PLAYER] + "__events"
         return await self._run(self._back(self._current_states() + [(wid, "json_trigger", event)]), timeout), click
+
+    async def rest(self, run_id: str, timeout: float) -> Run:
+        """Ask for the whole run after the first minutes of it arrived (as the player does)."""
+        event = json.dumps([{"event": "rest", "value": {"id": run_id}}])
+        wid = "$$STREAMLIT_INTERNAL_KEY_" + self.widgets[PLAYER] + "__events"
+        return await self._run(self._back(self._current_states() + [(wid, "json_trigger", event)]), timeout)
 
     async def choose(self, label: str, timeout: float) -> Run:
         """Pick a scenario in the selectbox (by its label)."""
