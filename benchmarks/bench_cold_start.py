@@ -131,7 +131,8 @@ def main() -> None:
     print(f"launch → /_stcore/health ok: app {med(app, 0):5.2f} s, one-line page {med(bare, 0):5.2f} s")
     print(f"launch → first complete render: app (graph drawn) {med(app, 1):5.2f} s, one-line page (text shown) "
           f"{med(bare, 1):5.2f} s, ratio {med(app, 1) / med(bare, 1):.2f}×")
-    print(f"  all app runs: {', '.join(f'{s:.2f}' for _, s in app)} s; bare: {', '.join(f'{s:.2f}' for _, s in bare)} s")
+    runs = (", ".join(f"{s:.2f}" for _, s in xs) for xs in (app, bare))
+    print(f"  all app runs: {next(runs)} s; bare: {next(runs)} s")
     print(f"\nimport cost, fresh interpreter (median of 3, minus `python -c pass`):")
     for mods in (["streamlit"], ["sim"], ["sim", "viz.charts", "viz.player"], PAGE_IMPORTS,
                  ["streamlit"] + PAGE_IMPORTS):

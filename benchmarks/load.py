@@ -1,21 +1,30 @@
 """A class at once: N concurrent visitors on one local `streamlit run app.py`, and a soak.
 
-Load (default): one headless Chromium, N browser contexts (one visitor each) driven concurrently
-with Playwright's async API. Every visitor opens the Explainer, flips the "Data center power"
-switch at its own paused player time (a new simulation per visitor, as when a class flips at
-different moments), plays, then picks the same preset as everyone else (one shared, cached run).
-The phases are aligned by barriers, so 30 visitors open at once and flip at once (the worst case).
-Per phase: p50/p95 for N visitors against single visitors (run one after another in the same
-process, same server), the ratio, the server's peak RSS and CPU seconds, the browser's CPU seconds
-(the client's own cost on the same 2 cores), and a correctness check per visitor (its own flip
-shows in its own timeline, nobody else's does, no page errors).
+Load (default): N visitors, each opening the Explainer, flipping the "Data center power" switch at
+its own paused player time (a new simulation per visitor, as when a class flips at different
+moments; the page answers with the run's first minutes, then the whole run on the player's
+request), playing (browser only), then picking the same preset as everyone else (one shared,
+cached run). Barriers align the phases, so N visitors open at once, flip at once and pick at once
+(the worst case); --spread-s W starts each visitor's phase at a random moment within W seconds.
+Per phase: p50/p95 for N visitors against single visitors (one after another, same server, same
+run) and the ratio; the server's peak RSS and CPU seconds; the client's CPU seconds; a correctness
+check per visitor (its own flip shows in its own timeline, nobody else's does, no errors).
 
-Soak (--soak-min M): a few visitors repeat control changes for M minutes — switch flips at random
-moments, presets, scheduled cut minutes, Lab links with random settings, page reloads (new server
-sessions) — while the server's RSS is sampled every --sample-s seconds; prints start/end/peak and
-the slope of a straight-line fit over the second half.
+Clients: --client ws (default) — bare WebSocket sessions speaking Streamlit's protocol
+(benchmarks/st_client.py), so the server's figures are not distorted by N browsers on the same 2
+cores; a few single real-browser visits first measure the browser's own share of each phase, and
+a visitor's view with N others is estimated as the ws time plus that share. --client browser — one
+headless Chromium with N contexts driven concurrently by Playwright's async API (what a visitor
+sees, but the browsers compete with the server for the CPU).
 
-  python benchmarks/load.py --sessions 30 --singles 5          # ~3 minutes
+Soak (--soak-min M): a few browser visitors repeat control changes for M minutes — switch flips
+at random moments, presets, scheduled cut minutes, Lab links with random settings, fresh pages
+(new server sessions) — while the server's RSS is sampled every --sample-s seconds; prints
+start/end/peak and the slope of a straight-line fit over the whole run and its second half.
+
+  python benchmarks/load.py --sessions 30 --singles 5          # ~2 minutes
+  python benchmarks/load.py --sessions 30 --spread-s 30         # arrivals spread over 30 s
+  python benchmarks/load.py --client browser --sessions 10      # real browsers
   python benchmarks/load.py --soak-min 30 --soak-sessions 3    # 30 minutes
   python benchmarks/load.py --url http://127.0.0.1:PORT/ --sessions 4 --singles 0 --json out.json
       (against a server started elsewhere: no memory/CPU figures; used by tests/e2e/test_load_small.py)
@@ -148,7 +157,7 @@ class Visit:
     flip_at_s: float
     open_s: float | None = None        # page open → graph drawn
     first_s: float | None = None       # switch click → the first data of the new run shown (its first minutes)
-    flip_s: float | None = None        # switch click → the whole re-simulated run applied by the player
+    flip_s: float | None = None        # switch click → the whole re-simulated run (browser: applied by the player)
     play_s: float | None = None        # play → the clock 2 simulated minutes past the flip
     preset_s: float | None = None      # preset picked → its run applied
     total_s: float | None = None       # open → preset applied (the whole visit)
@@ -290,7 +299,8 @@ async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -
             if not harm:
                 v.problems.append("flip: this visitor's cut took nothing down")
             elif min(harm) < v.flip_at_s:
-                v.problems.append(f"flip: harm at {min(harm):.0f} s, before this visitor's own cut at {v.flip_at_s:.0f} s")
+                v.problems.append(f"flip: harm at {min(harm):.0f} s, before this visitor's own cut "
+                                  f"at {v.flip_at_s:.0f} s")
         await _barrier(b[2], limit, v, 2)
         t3 = time.perf_counter()
         r = await s.choose(sim.PRESETS[SHARED_PRESET].title, limit)
@@ -479,7 +489,8 @@ async def run_load(args) -> dict:
 def report_load(r: dict) -> None:
     n = r["sessions"]
     print(f"# load ({r['client']} client): {n} concurrent visitors (each phase "
-          f"{'all at once' if not r['spread_s'] else 'spread over %g s' % r['spread_s']}), {len(r['singles'])} single visitors as the baseline; "
+          f"{'all at once' if not r['spread_s'] else 'spread over %g s' % r['spread_s']}), "
+          f"{len(r['singles'])} single visitors as the baseline; "
           f"load average {r['loadavg_before']} → {r['loadavg_after']}")
     print_summary(n, r["stats"])
     bad = [v for v in r["crowd"] + r["singles"] if not v["ok"]]
@@ -493,15 +504,18 @@ def report_load(r: dict) -> None:
               f"{len(r['browser_singles'])} single browser visitors):")
         for key, e in r["estimate"].items():
             label = dict(PHASES)[key]
-            print(f"  {label:44s} browser alone p50/p95 {e['browser_single_p50']:5.2f} / {e['browser_single_p95']:5.2f} s"
+            print(f"  {label:44s} browser alone p50/p95 {e['browser_single_p50']:5.2f} / "
+                  f"{e['browser_single_p95']:5.2f} s"
                   f" (browser's share {e['browser_share']:4.2f} s) → with {n}: p95 ≈ {e['visitor_p95']:5.2f} s,"
                   f" {e['ratio']:4.2f}× (target ≤ 3×)")
     if "server_rss_peak_crowd_mb" in r:
         print(f"server RSS: idle after warm-up {r['server_rss_idle_mb']:.0f} MB, peak during {n} visitors "
               f"{r['server_rss_peak_crowd_mb']:.0f} MB (VmHWM {r['server_vmhwm_mb']:.0f} MB; target ≤ 1024 MB), "
-              f"after {r['server_rss_end_mb']:.0f} MB; ≈ {(r['server_rss_peak_crowd_mb'] - r['server_rss_idle_mb']) / n:.1f} MB "
+              f"after {r['server_rss_end_mb']:.0f} MB; "
+              f"≈ {(r['server_rss_peak_crowd_mb'] - r['server_rss_idle_mb']) / n:.1f} MB "
               f"per concurrent visitor")
-        print(f"CPU during the {n} visitors: server {r['server_cpu_s']:.1f} s, client ({r['client']}) {r['client_cpu_s']:.1f} s "
+        print(f"CPU during the {n} visitors: server {r['server_cpu_s']:.1f} s, "
+              f"client ({r['client']}) {r['client_cpu_s']:.1f} s "
               f"over {r['crowd_wall_s']:.1f} s on {os.cpu_count()} cores")
 
 
@@ -556,7 +570,8 @@ async def soak_visitor(browser, url: str, k: int, deadline: float, counts: dict,
                 except Exception:  # noqa: BLE001 — the same scenario again changes nothing drawn
                     counts["unchanged"] = counts.get("unchanged", 0) + 1
         except Exception as exc:  # noqa: BLE001
-            counts.setdefault("errors", []).append(f"visitor {k}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+            first = str(exc).splitlines()[0][:160] if str(exc) else ""
+            counts.setdefault("errors", []).append(f"visitor {k}: {type(exc).__name__}: {first}")
             if len(counts["errors"]) > 50:
                 raise
         finally:
@@ -629,7 +644,8 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=30, help="concurrent visitors (default 30)")
     ap.add_argument("--singles", type=int, default=5, help="single visitors one after another, the baseline")
     ap.add_argument("--client", choices=["ws", "browser"], default="ws",
-                    help="ws: bare WebSocket sessions (server-side figures); browser: Chromium contexts (what a visitor sees)")
+                    help="ws: bare WebSocket sessions (server-side figures); "
+                         "browser: Chromium contexts (what a visitor sees)")
     ap.add_argument("--browser-singles", type=int, default=3,
                     help="with --client ws: single browser visitors first, to add the browser's own share")
     ap.add_argument("--spread-s", type=float, default=0.0,
@@ -656,7 +672,8 @@ def main() -> None:
         report_load(r)
     if args.json:
         args.json.write_text(json.dumps(r, indent=1))
-    ok = r.get("warm_ok") and not r.get("errors") and all(v["ok"] for v in r.get("crowd", []) + r.get("singles", []) + r.get("browser_singles", []))
+    visits = r.get("crowd", []) + r.get("singles", []) + r.get("browser_singles", [])
+    ok = r.get("warm_ok") and not r.get("errors") and all(v["ok"] for v in visits)
     sys.exit(0 if ok else 1)
 
 
