@@ -203,6 +203,9 @@ CHECK_JS = """([tc]) => { const keep = player.time();
 
 async def pick_preset(page, name: str) -> None:
     import sim  # noqa: PLC0415 — only the titles, imported when a visitor needs one
+    opener = page.get_by_role("button", name="Scenario and scheduled times")   # the controls' popover
+    if not await page.get_by_role("combobox", name="Scenario").is_visible():
+        await opener.click()
     await page.get_by_role("combobox", name="Scenario").click()
     await page.get_by_role("option", name=sim.PRESETS[name].title, exact=True).click()
 
