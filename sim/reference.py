@@ -401,7 +401,7 @@ class ReferenceRun:
         """One call with its timeout and retry policy. Returns (ok, full quality).
 
         Attempts: at most max_retries + 1, none started after DEADLINE_TIMEOUTS × the timeout;
-        backoff waits U(0, min(cap, timeout·2^n)) (full jitter); a budget retry costs a token that
+        backoff waits U(0, timeout·min(cap, base·2^n)) (full jitter); a budget retry costs a token that
         successes earn at RETRY_BUDGET_RATIO; a shed answer ("overloaded, do not retry") is final.
         """
         env, s = self.env, self.s
@@ -430,7 +430,7 @@ class ReferenceRun:
                     return False, False
                 self.bucket[k] -= 1.0
             elif policy == "backoff":
-                yield env.timeout(self.rng.uniform(0.0, t_out * min(m.BACKOFF_CAP_TIMEOUTS, 2.0 ** a)))
+                yield env.timeout(self.rng.uniform(0.0, t_out * m.backoff_wait_max(a)))
             if env.now >= deadline:
                 return False, False
 
