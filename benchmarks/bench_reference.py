@@ -3,13 +3,15 @@
     python benchmarks/bench_reference.py               # 3 seeds per scenario (a few minutes)
     python benchmarks/bench_reference.py --quick       # 1 seed
     python benchmarks/bench_reference.py --full-scale  # also time the reference at 100 % traffic
+    python benchmarks/bench_reference.py --scales 0.05,0.1,0.2,0.5   # the ratio's dependence on scale
 
 Each scenario runs once per seed with both models; printed figures are medians over the seeds:
 CPU time of each model (process time: other engineers' jobs on the machine barely move it), their ratio (target: fast ≥ 100× faster), and per metric the max and
 median |fast − reference| over the simulated minutes, plus the minutes over 5 pp. The reference
-runs at --rate-scale (5 %) of the traffic; its cost grows in proportion to the rate, the fast
-model's does not, so at full traffic the ratio is about 1/rate-scale times larger (--full-scale
-measures it on a short run). Results go to docs/PERFORMANCE.md by hand.
+runs at --rate-scale (20 %, the scale of tests/unit/test_reference.py) of the traffic; its cost
+grows in proportion to the rate, the fast model's does not, so the ratio grows with the scale
+(--scales measures it on the cut-and-restore run, --full-scale on a short run at 100 %).
+Results go to docs/PERFORMANCE.md by hand.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ SCENARIOS = {
                                          shed_load_min=None),
     "retry storm, then shedding (40 min)": PRESETS["retry_storm"].scenario.replace(
         duration_min=40, power_cut_min=5, power_restored_min=15, shed_load_min=32),
-    # Known disagreements (see the issue-6 report): recovery while servers are still booting,
-    # and backoff retries.
+    "retry storm, backoff retries (40 min)": PRESETS["retry_storm"].scenario.replace(
+        duration_min=40, power_cut_min=5, power_restored_min=15, shed_load_min=None, retry_policy="backoff"),
+    # Known disagreement (see docs/PERFORMANCE.md): recovery while servers are still booting.
     "as reported, shedding at 40 (60 min)": Scenario(duration_min=60, power_cut_min=5, power_restored_min=20,
                                                      shed_load_min=40),
     "as reported, backoff retries (60 min)": Scenario(duration_min=60, power_cut_min=5, power_restored_min=20,
@@ -52,7 +55,8 @@ def timed(fn):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="one seed per scenario")
-    ap.add_argument("--rate-scale", type=float, default=0.05)
+    ap.add_argument("--rate-scale", type=float, default=0.2)
+    ap.add_argument("--scales", default="", help="comma-separated rate scales: speed ratio at each")
     ap.add_argument("--full-scale", action="store_true", help="also time the reference at 100 %% traffic")
     args = ap.parse_args()
     seeds = [1] if args.quick else [1, 2, 3]
@@ -83,6 +87,12 @@ def main() -> None:
                   f"minutes over 5 pp {bad:.0f}")
     print(f"\nspeed ratio over scenarios: median {statistics.median(ratios):.0f}×, min {min(ratios):.0f}× "
           f"(target ≥ 100×: {'met' if min(ratios) >= 100 else 'not met on every scenario'})")
+    if args.scales:
+        s = SCENARIOS["cut and restore (30 min)"]
+        _, tf = timed(lambda: run(s))
+        for x in (float(v) for v in args.scales.split(",")):
+            _, tr = timed(lambda x=x: run_reference(s, rate_scale=x))
+            print(f"cut and restore at {x:g}× traffic: fast {tf:.3f} s, reference {tr:.2f} s → {tr / tf:.0f}×")
     if args.full_scale:
         s = Scenario(duration_min=5, power_cut_min=2, power_restored_min=4, ups_minutes=0.0)
         _, tf = timed(lambda: run(s))

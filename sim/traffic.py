@@ -372,7 +372,9 @@ class TrafficModel:
                         s_i *= factor ** q
                         q_i *= sq ** q
                     tries = expected_attempts(1.0 - pa, allowed - 1) if allowed > 1 else 1.0
-                    lat_call = tries * (lat_d if lat_d < t_out else t_out)
+                    # an attempt the callee rejects (queue full, no capacity) comes back at once
+                    t_att = own_ok[d] * (lat_d if lat_d < t_out else t_out)
+                    lat_call = tries * t_att
                     if backoff:
                         lat_call += m.backoff_mean_wait(tries) * t_out
                     lat_i += q * lat_call
@@ -380,8 +382,8 @@ class TrafficModel:
                         lok_i += q * lok_d
                     else:   # among the requests that succeed, the share that made this call
                         w = q * factor / (1.0 - q * (1.0 - factor)) if q < 1.0 else q
-                        lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc, m.failures_before_success(
-                            1.0 - pa, allowed) * (lat_d if lat_d < t_out else t_out))
+                        lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
+                                                        m.failures_before_success(1.0 - pa, allowed) * t_att)
                 succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
                 ok_sum[i] += arr[ci] * s_i
                 best[i] = s_i if s_i > best[i] else best[i]
