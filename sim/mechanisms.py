@@ -188,30 +188,6 @@ def late_share(latency_s: float, timeout_s: float) -> float:
     return math.exp(-0.5 * r * r) if r < 40.0 else 0.0
 
 
-RAYLEIGH_MEAN = math.sqrt(math.pi / 2.0)     # mean of a Rayleigh tail of scale 1
-RAYLEIGH_VAR = (4.0 - math.pi) / 2.0         # … and its variance
-
-
-def late_share_moments(mean_s: float, var_s2: float, timeout_s: float) -> float:
-    """Share of answers later than the timeout, for a latency of this mean and variance.
-
-    A chain of calls is a sum of independent per-node latencies (a queue wait plus a Rayleigh
-    service time, `late_share`), whose spread grows as the root of the summed variances, not
-    as the summed means. Its tail is taken as a shifted Rayleigh with the same two moments
-    [assumption]: σ² = var / RAYLEIGH_VAR, shift = mean − RAYLEIGH_MEAN·σ. For one node this is
-    that node's own tail exactly; a Rayleigh of scale = the whole chain's mean overstates late
-    answers on long chains.
-    """
-    if var_s2 <= 1e-18:
-        return 1.0 if mean_s > timeout_s else 0.0
-    sigma = math.sqrt(var_s2 / RAYLEIGH_VAR)
-    left = timeout_s - (mean_s - RAYLEIGH_MEAN * sigma)
-    if left <= 0.0:
-        return 1.0
-    r = left / sigma
-    return math.exp(-0.5 * r * r) if r < 40.0 else 0.0
-
-
 def queue_step(queue: float, arrivals: float, capacity: float, dt: float, shedding: bool,
                max_wait_s: float = 30.0, shed_wait_s: float = 0.2) -> tuple[float, float, float, float]:
     """One step of a server's queue. Returns (admitted, served, new_queue, wait_s), wait_s the

@@ -312,8 +312,7 @@ class TrafficModel:
         succ = [1.0] * (c_count * n)
         qual = [1.0] * (c_count * n)
         lat = [0.0] * (c_count * n)
-        lok = [0.0] * (c_count * n)             # mean latency of the requests that succeed …
-        lvar = [0.0] * (c_count * n)            # … and its variance (for the late tail)
+        lok = [0.0] * (c_count * n)             # latency of the requests that succeed
         p_att = [1.0] * (c_count * e_count)
         p_retry = [1.0] * (c_count * e_count)
         s_call = [1.0] * (c_count * e_count)
@@ -322,24 +321,20 @@ class TrafficModel:
         ok_sum = [0.0] * n
         best = [0.0] * n
         backoff = policy == "backoff"
-        late_share, call_success, service_latency = m.late_share_moments, m.call_success, m.service_latency
-        r_mean, r_var = m.RAYLEIGH_MEAN, m.RAYLEIGH_VAR
+        late_share, call_success, service_latency = m.late_share, m.call_success, m.service_latency
         expected_attempts, budget_call_success = m.expected_attempts, m.budget_call_success
         for i, per_class, leaf in self.bu_plan:
             u = util[i]
-            sig = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0)
-            own_lat = sig + wait[i]
-            own_ok_mean, own_var = wait[i] + r_mean * sig, r_var * sig * sig
+            own_lat = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0) + wait[i]
             for ci in leaf:
-                lat[ci] = own_lat
-                lok[ci], lvar[ci] = own_ok_mean, own_var
+                lat[ci] = lok[ci] = own_lat
             for ci, edges in per_class:
-                s_i, q_i, lat_i, lok_i, lv_i = 1.0, 1.0, own_lat, own_ok_mean, own_var
+                s_i, q_i, lat_i, lok_i = 1.0, 1.0, own_lat, own_lat
                 for ck, cd, d, k, t_out, allowed, is_fb, fb_ck, needed, calls_k, mode in edges:
                     lat_d, lok_d = lat[cd], lok[cd]
                     s_d = succ[cd]
                     # Fast path: responses far inside the timeout are never late.
-                    fine = s_d if lok_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lok_d, lvar[cd], t_out))
+                    fine = s_d if lok_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lok_d, t_out))
                     # An open or half-open breaker fails the calls it does not let through, at once.
                     gate = send[k] if breakers else 1.0
                     open_ = gate < 1.0
@@ -384,14 +379,12 @@ class TrafficModel:
                         lat_call += m.backoff_mean_wait(tries) * t_out
                     lat_i += q * lat_call
                     if sc > 0.999999:
-                        w, ans = q, lok_d
+                        lok_i += q * lok_d
                     else:   # among the requests that succeed, the share that made this call
                         w = q * factor / (1.0 - q * (1.0 - factor)) if q < 1.0 else q
-                        ans = m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
-                                                 m.failures_before_success(1.0 - pa, allowed) * t_att)
-                    lok_i += w * ans
-                    lv_i += w * lvar[cd] + (w * (1.0 - w) * ans * ans if w < 1.0 else 0.0)
-                succ[ci], qual[ci], lat[ci], lok[ci], lvar[ci] = s_i, q_i, lat_i, lok_i, lv_i
+                        lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
+                                                        m.failures_before_success(1.0 - pa, allowed) * t_att)
+                succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
                 ok_sum[i] += arr[ci] * s_i
                 best[i] = s_i if s_i > best[i] else best[i]
         self.succ, self.qual, self.lat = succ, qual, lat
