@@ -8,12 +8,14 @@ the same storm with backoff retries (which end it on their own, in both models).
 20 %, not less: a minute then holds ~240 logins and ~60 uploads, so one request is < 2 pp and
 sampling noise stays well inside 5 pp (at 5 % one upload was 6.7 pp).
 
-One exception, derived from the fast model's own timeline rather than named by hand:
-- TRANSITIONS: in a minute where the fast model's metric swings by more than SWING between
-  steps (the halls go dark, capacity returns, shedding starts), the fast model can only place
-  the swing to within one 10-s step, and a reference request that starts up to a deadline
-  (20 s) before the swing retries into it (the reference books a request in the minute it starts) — so such a minute may differ by one step's share of
-  the minute (1/6) on top of the 5 pp. Transition minutes must stay few (MAX_TRANSITIONS).
+One allowance, the same for every minute, and no minute named by hand — TIMING: the fast model
+places a change (halls go dark, capacity returns, shedding starts) to within one 10-s step and
+books a request's outcome in the step it arrives, while a reference request that starts before
+a change retries into it for up to its deadline (4 × the client's 5-s timeout) and is booked in
+the minute it started. So the reference may match the fast model shifted earlier by up to
+LEAD_S or later by up to LAG_S (`fast_band`), within 5 pp. Away from changes the band is a
+point, so this is the plain 5-pp test; the minutes that need the shift must stay few
+(MAX_SHIFTED per metric and run) and each is listed by the failure message if the band fails.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import pytest
 
 import sim.mechanisms as m
 from sim import PRESETS, Scenario, run
-from sim.reference import COMPARED, compare, fast_per_minute, run_reference
+from sim.reference import COMPARED, compare, fast_band, fast_per_minute, run_reference
 
 RATE_SCALE = 0.2
 BOUND = 0.05
-SWING = 0.3
-MAX_TRANSITIONS = 4             # per metric and run
+LEAD_S = m.DEADLINE_TIMEOUTS * 5.0 + 10.0      # a login's deadline plus one step
+LAG_S = 10.0                                  # one step
+MAX_SHIFTED = 3                               # minutes per metric and run off by > 5 pp unshifted
 STORM = PRESETS["retry_storm"].scenario.replace(duration_min=40, power_cut_min=5, power_restored_min=15)
 
 SCENARIOS = {
@@ -48,39 +51,26 @@ SCENARIOS = {
 }
 
 
-def transition_minutes(timeline, metric: str, deadline_s: float) -> set[int]:
-    """Minutes in which the fast model's per-step metric swings by more than SWING: over the
-    steps from the one before the minute to one request deadline after it (a request that
-    starts in the minute can retry until then)."""
-    minutes = math.ceil(timeline.scenario.duration_min)
-    step_s = timeline.scenario.step_s
-    out = set()
-    for k in range(minutes):
-        vals = [v for t, v in zip(timeline.t_s, timeline.metrics[metric])
-                if 60.0 * k - step_s <= t < 60.0 * (k + 1) + deadline_s and not math.isnan(v)]
-        if vals and max(vals) - min(vals) > SWING:
-            out.add(k)
-    return out
-
-
 def _check(name: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     s = SCENARIOS[name]
     tl = run(s)
     fast = fast_per_minute(tl)
+    lo, hi = fast_band(tl, LEAD_S, LAG_S)
     ref = run_reference(s, rate_scale=RATE_SCALE)
     diff = compare(fast, ref)
-    step_share = s.step_s / 60.0
-    deadline = m.DEADLINE_TIMEOUTS * 5.0                # the client's 5-s timeout
     failures = []
     for metric in COMPARED:
-        swings = transition_minutes(tl, metric, deadline)
-        assert len(swings) <= MAX_TRANSITIONS, f"{name}: {metric} swings in minutes {sorted(swings)}"
+        shifted = []
         for minute, d in enumerate(diff[metric]):
             assert not math.isnan(d), f"{name}: no {metric} request in minute {minute}"
-            allowed = BOUND + (step_share if minute in swings else 0.0)
-            if d > allowed:
+            r = ref[metric][minute]
+            if d > BOUND:
+                shifted.append(minute)
+            if not lo[metric][minute] - BOUND <= r <= hi[metric][minute] + BOUND:
                 failures.append(f"{metric} minute {minute}: fast {fast[metric][minute]:.3f} "
-                                f"reference {ref[metric][minute]:.3f} (allowed {allowed:.3f})")
+                                f"(shifted {lo[metric][minute]:.3f}–{hi[metric][minute]:.3f}) reference {r:.3f}")
+        if len(shifted) > MAX_SHIFTED:
+            failures.append(f"{metric}: off by > 5 pp unshifted in minutes {shifted}")
     assert not failures, f"{name}: " + "; ".join(failures)
     return fast, ref
 
