@@ -9,17 +9,24 @@ from __future__ import annotations
 import math
 
 
-# Retry timing [assumption]: a caller gives up on a call after DEADLINE_TIMEOUTS × its timeout;
-# backoff waits min(cap, base·2^k) with full jitter (mean half of that), base = the timeout.
+# Retry timing [assumption]: a caller gives up on a call after DEADLINE_TIMEOUTS × its timeout
+# and starts no attempt after that. Backoff before retry k (k = 1, 2, …) is full jitter over a
+# capped exponential [AWS Builders' Library]: U(0, min(cap, base·2^k)), base and cap in timeouts.
 DEADLINE_TIMEOUTS = 4.0
+BACKOFF_BASE_TIMEOUTS = 2.0
 BACKOFF_CAP_TIMEOUTS = 8.0
+# A failed attempt takes, on average, this share of its timeout [assumption]: some come back at
+# once (refused, rejected by a full queue), others only when the timeout fires.
+FAIL_TIMEOUTS = 0.5
 RETRY_BUDGET_RATIO = 0.1        # a success earns 0.1 token, a retry costs 1 [AWS Builders' Library]
+_GRID = 200                     # points per timeout in the backoff convolution
 
 
 def expected_attempts(f: float, retries: float) -> float:
     """Expected attempts for one call with up to `retries` retries and per-attempt failure f.
 
-    (1 − f^(R+1)) / (1 − f) [AWS Builders' Library]; "R retries" = R + 1 attempts.
+    (1 − f^(R+1)) / (1 − f) [AWS Builders' Library]; "R retries" = R + 1 attempts. R may be
+    fractional (`attempts_allowed` for backoff): exact at f = 0 and f = 1, smooth between.
     """
     if f >= 1.0 - 1e-12:
         return retries + 1.0
@@ -31,28 +38,86 @@ def layered_amplification(attempts_per_layer: float, layers: int) -> float:
     return float(attempts_per_layer) ** layers
 
 
-def attempts_allowed(policy: str, max_retries: int) -> int:
-    """How many attempts of one call fit before the caller's deadline, by retry policy.
+def backoff_wait_max(k: int) -> float:
+    """The longest backoff before retry k, in timeouts: min(cap, base·2^k)."""
+    return min(BACKOFF_CAP_TIMEOUTS, BACKOFF_BASE_TIMEOUTS * 2.0 ** k)
 
-    immediate: attempt k starts at k·timeout, so min(R+1, DEADLINE_TIMEOUTS) fit.
-    backoff: attempt k also waits the jittered backoff (mean base·2^k / 2), so fewer fit.
+
+def backoff_reach(max_retries: int, fail_timeouts: float = FAIL_TIMEOUTS) -> tuple[float, ...]:
+    """P(attempt j is started | attempts 1..j−1 all failed), j = 1..R+1, under backoff.
+
+    Attempt j starts at (j−1)·fail_timeouts + U_1 + … + U_{j−1} timeouts, U_k ~ U(0, wait_max(k));
+    it is made if that is before the deadline. The distribution of the jitter's sum is an exact
+    convolution of uniform densities on a grid of 1/_GRID timeout (deterministic, cached).
+    """
+    return _reach(int(max_retries), round(float(fail_timeouts), 6), BACKOFF_BASE_TIMEOUTS,
+                  BACKOFF_CAP_TIMEOUTS, DEADLINE_TIMEOUTS)
+
+
+_REACH_CACHE: dict[tuple[int, float, float, float, float], tuple[float, ...]] = {}
+
+
+def _reach(r: int, phi: float, base: float, cap: float, deadline: float) -> tuple[float, ...]:
+    key = (r, phi, base, cap, deadline)
+    if key in _REACH_CACHE:
+        return _REACH_CACHE[key]
+    size = int(deadline * _GRID) + 1
+    density = [0.0] * size          # mass of U_1 + … + U_k per grid cell, truncated at the deadline
+    density[0] = 1.0
+    reach = [1.0]
+    for k in range(1, r + 1):
+        width = max(1, int(round(backoff_wait_max(k) * _GRID)))
+        w = 1.0 / width
+        # convolve with U(0, width): a running sum over a window of `width` cells
+        new = [0.0] * size
+        acc = 0.0
+        for x in range(size):
+            acc += density[x]
+            if x >= width:
+                acc -= density[x - width]
+            new[x] = acc * w
+        density = new
+        limit = (deadline - k * phi) * _GRID       # the k-th retry starts before the deadline
+        if limit <= 0:
+            reach.append(0.0)
+            continue
+        whole = int(limit)
+        mass = sum(density[:min(whole, size)])
+        if whole < size:
+            mass += density[whole] * (limit - whole)
+        reach.append(min(1.0, mass))
+    out = tuple(reach)
+    _REACH_CACHE[key] = out
+    return out
+
+
+def attempts_allowed(policy: str, max_retries: int, fail_timeouts: float = FAIL_TIMEOUTS) -> float:
+    """Attempts one call makes when every attempt fails, before the caller's deadline, by policy.
+
+    immediate (and budget): attempt k starts when attempt k−1 fails, at most one timeout later,
+    so min(R+1, DEADLINE_TIMEOUTS) fit. backoff: the jittered waits push later attempts past the
+    deadline; the expected count Σ_j reach_j (`backoff_reach`) is fractional — used for load
+    (`policy_attempts`) and for success (`call_success`) alike.
     """
     if policy == "none" or max_retries <= 0:
-        return 1
+        return 1.0
     if policy in ("immediate", "budget"):
-        return int(min(max_retries + 1, DEADLINE_TIMEOUTS))
-    start, k, fit = 0.0, 0, 1
-    while k < max_retries:
+        return float(int(min(max_retries + 1, DEADLINE_TIMEOUTS)))
+    return sum(backoff_reach(max_retries, fail_timeouts))
+
+
+def backoff_mean_wait(attempts: float) -> float:
+    """Mean total backoff wait, in timeouts, of a call making `attempts` attempts (fractional):
+    the mean of U(0, wait_max(k)) is half of it, summed over the retries made."""
+    total, k, left = 0.0, 1, attempts - 1.0
+    while left > 0.0:
+        total += min(1.0, left) * backoff_wait_max(k) / 2.0
+        left -= 1.0
         k += 1
-        wait = min(BACKOFF_CAP_TIMEOUTS, 2.0 ** k) / 2.0    # in timeouts
-        start += 1.0 + wait
-        if start >= DEADLINE_TIMEOUTS:
-            break
-        fit += 1
-    return fit
+    return total
 
 
-def policy_attempts(f: float, policy: str, allowed: int) -> float:
+def policy_attempts(f: float, policy: str, allowed: float) -> float:
     """Expected attempts per call for a retry policy, given per-attempt failure probability f
     and the attempts that fit (`attempts_allowed`).
 
@@ -65,9 +130,39 @@ def policy_attempts(f: float, policy: str, allowed: int) -> float:
     return a
 
 
-def call_success(p_attempt: float, attempts: int) -> float:
-    """Share of calls that succeed when each of `attempts` independent attempts succeeds with p."""
+def call_success(p_attempt: float, attempts: float) -> float:
+    """Share of calls that succeed when each of `attempts` independent attempts succeeds with p
+    (1 − (1 − p)^A = (1 − f)·expected_attempts: consistent for a fractional A too)."""
     return 1.0 - (1.0 - p_attempt) ** attempts
+
+
+def failures_before_success(f: float, attempts: float) -> float:
+    """Mean failed attempts before the successful one, among calls that succeed within
+    `attempts` attempts of per-attempt failure f: Σ (j−1)·f^(j−1)(1−f) / (1 − f^A)."""
+    if f <= 1e-12:
+        return 0.0
+    a = attempts
+    if f >= 1.0 - 1e-9:
+        return (a - 1.0) / 2.0
+    fa = f ** a
+    return f * (1.0 - a * f ** (a - 1.0) + (a - 1.0) * fa) / ((1.0 - f) * (1.0 - fa))
+
+
+def answered_latency(ok_latency_s: float, fail_s: float, timeout_s: float, success: float, rescued: float,
+                     retries_s: float) -> float:
+    """Mean time a call adds to the requests that *succeed* (what a caller's own timeout sees).
+
+    A successful call answers within its timeout, after `retries_s` spent on failed attempts
+    (and backoff); a failed call that its request survives (a fallback, or an optional call)
+    costs `fail_s`. Failed requests do not count: a look-aside cache's hits are answered fast,
+    and a mean over its timed-out misses would make them look late [assumption: replaces the
+    all-requests mean as the Rayleigh tail's scale in `late_share`].
+    """
+    total = success + rescued
+    if total <= 1e-12:
+        return fail_s
+    ok = (ok_latency_s if ok_latency_s < timeout_s else timeout_s) + retries_s
+    return (success * ok + rescued * fail_s) / total
 
 
 def budget_call_success(p_attempt: float) -> float:
@@ -95,7 +190,8 @@ def late_share(latency_s: float, timeout_s: float) -> float:
 
 def queue_step(queue: float, arrivals: float, capacity: float, dt: float, shedding: bool,
                max_wait_s: float = 30.0, shed_wait_s: float = 0.2) -> tuple[float, float, float, float]:
-    """One step of a server's queue. Returns (admitted, served, new_queue, wait_s).
+    """One step of a server's queue. Returns (admitted, served, new_queue, wait_s), wait_s the
+    mean wait of the step's requests.
 
     Without shedding every request waits in a queue of up to max_wait_s of work, so under
     overload responses come after callers have given up and goodput collapses [SRE ch. 22].
@@ -108,7 +204,10 @@ def queue_step(queue: float, arrivals: float, capacity: float, dt: float, sheddi
     admitted = arrivals if arrivals < room else room
     new_q = min(max(queue + (admitted - cap) * dt, 0.0), limit)
     served = min(cap, admitted + queue / dt)
-    wait = new_q / cap if cap > 0.0 else 0.0
+    # The step's requests arrive throughout it: they wait, on average, for the mean of the
+    # queue at its start and at its end (not the end-of-step queue, which would make a queue
+    # that builds up in this step delay every one of its requests in full).
+    wait = 0.5 * (min(queue, limit) + new_q) / cap if cap > 0.0 else 0.0
     return admitted, served, new_q, wait
 
 

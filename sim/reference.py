@@ -401,7 +401,7 @@ class ReferenceRun:
         """One call with its timeout and retry policy. Returns (ok, full quality).
 
         Attempts: at most max_retries + 1, none started after DEADLINE_TIMEOUTS × the timeout;
-        backoff waits U(0, min(cap, timeout·2^n)) (full jitter); a budget retry costs a token that
+        backoff waits U(0, timeout·min(cap, base·2^n)) (full jitter); a budget retry costs a token that
         successes earn at RETRY_BUDGET_RATIO; a shed answer ("overloaded, do not retry") is final.
         """
         env, s = self.env, self.s
@@ -430,7 +430,7 @@ class ReferenceRun:
                     return False, False
                 self.bucket[k] -= 1.0
             elif policy == "backoff":
-                yield env.timeout(self.rng.uniform(0.0, t_out * min(m.BACKOFF_CAP_TIMEOUTS, 2.0 ** a)))
+                yield env.timeout(self.rng.uniform(0.0, t_out * m.backoff_wait_max(a)))
             if env.now >= deadline:
                 return False, False
 
@@ -479,6 +479,39 @@ def fast_per_minute(timeline: Timeline, names: tuple[str, ...] = REFERENCE_METRI
     return out
 
 
+def fast_band(timeline: Timeline, lead_s: float, lag_s: float,
+              names: tuple[str, ...] = COMPARED) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Per minute, the lowest and highest of the fast model's minute means when its timeline
+    is shifted earlier by up to `lead_s` or later by up to `lag_s` (whole steps).
+
+    Why: the fast model places a change to within one step, and it books a request's outcome in
+    the step it arrives, while a reference request that starts before a change can retry into
+    it (for up to its deadline) and is booked in the minute it started. Away from changes the
+    band is a point; at a change it spans the minute means those timing offsets allow.
+    """
+    step = timeline.scenario.step_s
+    shifts = range(-int(round(lag_s / step)), int(round(lead_s / step)) + 1)
+    minutes = math.ceil(timeline.scenario.duration_min)
+    lo: dict[str, list[float]] = {}
+    hi: dict[str, list[float]] = {}
+    for name in names:
+        vals = timeline.metrics[name]
+        last = len(vals) - 1
+        per_shift = []
+        for sh in shifts:
+            sums, counts = [0.0] * minutes, [0] * minutes
+            for j, t in enumerate(timeline.t_s):
+                k = int(t // 60.0)
+                v = vals[min(max(j + sh, 0), last)]
+                if k < minutes and not math.isnan(v):
+                    sums[k] += v
+                    counts[k] += 1
+            per_shift.append([x / n if n else math.nan for x, n in zip(sums, counts)])
+        lo[name] = [min(col) for col in zip(*per_shift)]
+        hi[name] = [max(col) for col in zip(*per_shift)]
+    return lo, hi
+
+
 def compare(fast: dict[str, list[float]], ref: dict[str, list[float]],
             names: tuple[str, ...] = COMPARED) -> dict[str, list[float]]:
     """|fast − reference| per minute for each metric (NaN where the reference had no request)."""
@@ -486,4 +519,4 @@ def compare(fast: dict[str, list[float]], ref: dict[str, list[float]],
             for n in names}
 
 
-__all__ = ["COMPARED", "REFERENCE_METRICS", "ReferenceRun", "compare", "fast_per_minute", "run_reference"]
+__all__ = ["COMPARED", "REFERENCE_METRICS", "ReferenceRun", "compare", "fast_band", "fast_per_minute", "run_reference"]

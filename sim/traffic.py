@@ -312,6 +312,7 @@ class TrafficModel:
         succ = [1.0] * (c_count * n)
         qual = [1.0] * (c_count * n)
         lat = [0.0] * (c_count * n)
+        lok = [0.0] * (c_count * n)             # latency of the requests that succeed
         p_att = [1.0] * (c_count * e_count)
         p_retry = [1.0] * (c_count * e_count)
         s_call = [1.0] * (c_count * e_count)
@@ -326,14 +327,14 @@ class TrafficModel:
             u = util[i]
             own_lat = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0) + wait[i]
             for ci in leaf:
-                lat[ci] = own_lat
+                lat[ci] = lok[ci] = own_lat
             for ci, edges in per_class:
-                s_i, q_i, lat_i = 1.0, 1.0, own_lat
+                s_i, q_i, lat_i, lok_i = 1.0, 1.0, own_lat, own_lat
                 for ck, cd, d, k, t_out, allowed, is_fb, fb_ck, needed, calls_k, mode in edges:
-                    lat_d = lat[cd]
+                    lat_d, lok_d = lat[cd], lok[cd]
                     s_d = succ[cd]
                     # Fast path: responses far inside the timeout are never late.
-                    fine = s_d if lat_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lat_d, t_out))
+                    fine = s_d if lok_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lok_d, t_out))
                     # An open or half-open breaker fails the calls it does not let through, at once.
                     gate = send[k] if breakers else 1.0
                     open_ = gate < 1.0
@@ -371,11 +372,19 @@ class TrafficModel:
                         s_i *= factor ** q
                         q_i *= sq ** q
                     tries = expected_attempts(1.0 - pa, allowed - 1) if allowed > 1 else 1.0
-                    lat_call = tries * (lat_d if lat_d < t_out else t_out)
+                    # an attempt the callee rejects (queue full, no capacity) comes back at once
+                    t_att = own_ok[d] * (lat_d if lat_d < t_out else t_out)
+                    lat_call = tries * t_att
                     if backoff:
-                        lat_call += (tries - 1.0) * t_out
+                        lat_call += m.backoff_mean_wait(tries) * t_out
                     lat_i += q * lat_call
-                succ[ci], qual[ci], lat[ci] = s_i, q_i, lat_i
+                    if sc > 0.999999:
+                        lok_i += q * lok_d
+                    else:   # among the requests that succeed, the share that made this call
+                        w = q * factor / (1.0 - q * (1.0 - factor)) if q < 1.0 else q
+                        lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
+                                                        m.failures_before_success(1.0 - pa, allowed) * t_att)
+                succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
                 ok_sum[i] += arr[ci] * s_i
                 best[i] = s_i if s_i > best[i] else best[i]
         self.succ, self.qual, self.lat = succ, qual, lat
