@@ -66,6 +66,9 @@ class ButtonPage:
         return time.perf_counter() - t0
 
 
+WHOLE = "(v) => player.version() > v && document.querySelector('.lo-player').dataset.partial !== '1'"
+
+
 class PlayerPage:
     """The explainer; flip(t) → seconds from the click to the re-simulated run drawn, and the
     same measured inside the page (performance.now), and bytes received over the websocket."""
@@ -79,7 +82,9 @@ class PlayerPage:
         self.page.wait_for_selector(".lo-player[data-drawn='1']", timeout=60_000)
         self.page.wait_for_function("player.charts() > 0")
 
-    def flip(self, t: float) -> tuple[float, float, int]:
+    def flip(self, t: float) -> tuple[float, float, float, int]:
+        """(click → the new run's first minutes drawn, click → the whole new run drawn, the first
+        measured in the page, bytes received until the whole run). A cached run arrives whole."""
         page = self.page
         page.evaluate(f"player.pause(); player.seek({t})")  # paused: the same flips again hit the cache
         page.wait_for_selector(IDLE)
@@ -91,8 +96,10 @@ class PlayerPage:
         elapsed = time.perf_counter() - t0
         inside = page.evaluate("player.flipLatency()") / 1000
         self.apply.append((page.evaluate("player.applyTime ? player.applyTime() : 0") or 0) / 1000)
+        page.wait_for_function(WHOLE, arg=version, polling=5, timeout=60_000)
+        whole = time.perf_counter() - t0
         page.wait_for_selector(IDLE)
-        return elapsed, inside, sum(self.received[n0:])
+        return elapsed, whole, inside, sum(self.received[n0:])
 
 
 def reruns_during_playback(browser, url: str) -> tuple[int, float]:
@@ -172,10 +179,10 @@ def main() -> None:
                 player, bare = PlayerPage(browser, app), ButtonPage(browser, button)
                 bare.click()
                 times = [600.0 + 130 * i for i in range(args.repeat)]
-                flip_new, flip_inside, sizes, bare_click = [], [], [], []
+                flip_new, flip_whole, flip_inside, sizes, bare_click = [], [], [], [], []
                 for t in times:
-                    elapsed, inside, size = player.flip(t)
-                    flip_new.append(elapsed), flip_inside.append(inside), sizes.append(size)
+                    elapsed, whole, inside, size = player.flip(t)
+                    flip_new.append(elapsed), flip_whole.append(whole), flip_inside.append(inside), sizes.append(size)
                     bare_click.append(bare.click())
                 player.page.reload()
                 player.page.wait_for_selector(DRAWN)
@@ -195,11 +202,13 @@ def main() -> None:
     print(f"       bare one-line page            {ms(bare_open):7.0f} ms   ratio {ms(app_open) / ms(bare_open):.2f}× (target ≤ 1.5×)")
     print(f"       first open of a fresh server  {cold_app * 1000:7.0f} ms   (bare: {cold_bare * 1000:.0f} ms; once per process)")
     print(f"flip   switch → new run applied (new scenario) {ms(flip_new):7.0f} ms   ratio {ms(flip_new) / ms(bare_click):.2f}×"
-          f"   (in-page: {ms(flip_inside):.0f} ms)")
+          f"   (in-page: {ms(flip_inside):.0f} ms; the first minutes after the flip)")
+    print(f"       switch → whole new run applied         {ms(flip_whole):7.0f} ms   ratio {ms(flip_whole) / ms(bare_click):.2f}×"
+          "   (the player asks for the rest at once)")
     print(f"       switch → new run applied (cached)       {ms(flip_cached):7.0f} ms   ratio {ms(flip_cached) / ms(bare_click):.2f}×")
     print(f"       in the player: new data received → drawn {ms(player.apply):6.0f} ms")
     print(f"       st.button rerun round trip              {ms(bare_click):7.0f} ms   (target ≤ 2×)")
-    print(f"       bytes received per flip (median)        {statistics.median(sizes):7.0f}")
+    print(f"       bytes received per flip, both parts     {statistics.median(sizes):7.0f}")
     print(f"reruns during a full playback at 8× ({played:.0f} s): {reruns} messages sent to the server (target 0)")
     print("server side of a new-scenario flip (ms, medians, this process):")
     for name, value in server_breakdown(times).items():
