@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import threading
+
 import streamlit as st
 
 import sim
@@ -76,12 +78,29 @@ def first_minutes(scenario: sim.Scenario, from_min: float) -> dict | None:
     return dict(part, partial=True, total_steps=scenario.steps + 1)
 
 
+@st.cache_resource
+def _rest_gate() -> threading.Semaphore:
+    """One rest-of-a-run at a time across sessions. Simulations share one core (the GIL): when a
+    class flips together, 30 rests running at once would slow every visitor's first minutes to
+    the pace of the slowest; waiting threads take no CPU, so first minutes and other changes go first."""
+    return threading.Semaphore(1)
+
+
 def view(state: dict) -> dict:
     """What the player gets: the first minutes after a flip (until it asks for the rest), else the whole run."""
     first = first_minutes(state["scenario"], state["first"]) if state.get("first") is not None else None
-    if first is None:
-        state["first"] = None
-    return first if first is not None else simulate(state["scenario"])
+    if first is not None:
+        return first
+    state["first"] = None
+    if not state.pop("rest", False) or state["scenario"] in _complete():
+        return simulate(state["scenario"])
+    gate = _rest_gate()
+    held = gate.acquire(timeout=guard.budget_s())   # never wait longer than a run may take
+    try:
+        return simulate(state["scenario"])
+    finally:
+        if held:
+            gate.release()
 
 
 # ---- state and callbacks (callbacks run before the script body) ---------------------------------
@@ -137,8 +156,8 @@ def _on_switch() -> None:
 
 
 def _on_rest() -> None:
-    """The player has the first minutes of a run and asks for all of it."""
-    _state()["first"] = None
+    """The player has the first minutes of a run and asks for all of it (queued behind other rests)."""
+    _state().update(first=None, rest=True)
 
 
 # ---- page -----------------------------------------------------------------------------------------
