@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import threading
+from collections import OrderedDict
 
 import streamlit as st
 
@@ -58,14 +59,14 @@ def simulate(scenario: sim.Scenario, charts: bool = True) -> dict:
         done = _complete()
         done[scenario] = True
         while len(done) > 48:
-            done.pop(next(iter(done)), None)
+            done.popitem(last=False)         # one C call: safe while other sessions add to it
     return payload
 
 
 @st.cache_resource
-def _complete() -> dict[sim.Scenario, bool]:
+def _complete() -> OrderedDict[sim.Scenario, bool]:
     """Whole runs simulated (so probably still in simulate's cache), oldest first; all sessions."""
-    return {}
+    return OrderedDict()
 
 
 def first_minutes(scenario: sim.Scenario, from_min: float) -> dict | None:
