@@ -8,11 +8,10 @@ remounts it (the player keeps its clock).
 
 from __future__ import annotations
 
-from pathlib import Path
-from types import SimpleNamespace
-
 import threading
 from collections import OrderedDict
+from pathlib import Path
+from types import SimpleNamespace
 
 import streamlit as st
 
@@ -29,6 +28,7 @@ FREE_PLAY = "free_play"
 # run is exactly the start of the long one, tests/unit/test_prefix.py), then asks for the rest:
 # the cascade starts on screen in a fraction of the time a whole run takes to simulate.
 FIRST_MINUTES = 20.0
+RUNS_KEPT = 48   # runs kept by simulate's cache, across sessions (bounded memory on a shared container)
 
 player = st.components.v2.component(
     "lights_out_player",
@@ -50,7 +50,7 @@ def presets() -> dict[str, object]:
     return {FREE_PLAY: free, **sim.PRESETS}
 
 
-@st.cache_data(max_entries=48, show_spinner=False)
+@st.cache_data(max_entries=RUNS_KEPT, show_spinner=False)
 def simulate(scenario: sim.Scenario, charts: bool = True) -> dict:
     """One run as the player's payload. Identical scenarios are never simulated twice (failures are never cached)."""
     tl = guard.run(scenario)
@@ -58,7 +58,7 @@ def simulate(scenario: sim.Scenario, charts: bool = True) -> dict:
     if charts:
         done = _complete()
         done[scenario] = True
-        while len(done) > 48:
+        while len(done) > RUNS_KEPT:
             done.popitem(last=False)         # one C call: safe while other sessions add to it
     return payload
 

@@ -258,15 +258,22 @@ async def visit(browser, url: str, v: Visit, barriers: list[asyncio.Barrier] | N
         if await page.locator('[data-testid="stException"]').count():
             v.problems.append("a traceback is shown")
     except Exception as exc:  # noqa: BLE001 — reported per visitor, the others go on
-        v.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        for bar in b:
-            if bar is not None:
-                await bar.abort()
+        await _give_up(v, exc, b)
     finally:
         await ctx.close()
     v.problems += [f"browser: {e[:200]}" for e in errors]
     v.ok = not v.problems
     return v
+
+
+async def _give_up(v: Visit, exc: Exception, barriers: list) -> None:
+    """A visit failed: note why (an exception may have no message) and release the others waiting
+    at the phase barriers, so one broken visitor does not hold up the rest."""
+    lines = str(exc).splitlines()
+    v.problems.append(f"{type(exc).__name__}: {lines[0][:200] if lines else ''}")
+    for bar in barriers:
+        if bar is not None:
+            await bar.abort()
 
 
 async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -> Visit:
@@ -313,10 +320,7 @@ async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -
             v.problems.append(f"preset: epoch {r.payload.get('epoch')!r}, expected 1")
         v.total_s = time.perf_counter() - t0
     except Exception as exc:  # noqa: BLE001 — reported per visitor, the others go on
-        v.problems.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
-        for bar in b:
-            if bar is not None:
-                await bar.abort()
+        await _give_up(v, exc, b)
     finally:
         await s.close()
     v.ok = not v.problems
