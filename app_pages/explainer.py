@@ -17,8 +17,7 @@ import streamlit as st
 
 import sim
 from ui import guard
-from viz.charts import chart_specs
-from viz.player import build_payload
+from viz.runs import player_view
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYER_DIR = ROOT / "assets" / "player"
@@ -52,9 +51,9 @@ def presets() -> dict[str, object]:
 
 @st.cache_data(max_entries=RUNS_KEPT, show_spinner=False)
 def simulate(scenario: sim.Scenario, charts: bool = True) -> dict:
-    """One run as the player's payload. Identical scenarios are never simulated twice (failures are never cached)."""
-    tl = guard.run(scenario)
-    payload = build_payload(tl, chart_specs(tl) if charts else None, [(c.t_s, c.text) for c in sim.captions(tl)])
+    """One run as the player's payload (made in the worker process when there is one: ui/pool.py).
+    Identical scenarios are never simulated twice (failures are never cached)."""
+    payload = guard.compute(player_view, scenario, charts)
     if charts:
         done = _complete()
         done[scenario] = True
@@ -98,7 +97,8 @@ def view(state: dict) -> dict:
     gate = _rest_gate()
     held = gate.acquire(timeout=guard.budget_s())   # never wait longer than a run may take
     try:
-        return simulate(state["scenario"])
+        with guard.background():                     # after other visitors' first minutes
+            return simulate(state["scenario"])
     finally:
         if held:
             gate.release()

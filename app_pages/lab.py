@@ -13,13 +13,11 @@ import streamlit as st
 
 import sim
 from sim.__main__ import scenario_toml
-from sim.outcomes import outcome
 from ui import guard
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
-from viz.charts import chart_specs
-from viz.player import build_payload
-from viz.whatif import controls, escape_md, export_specs, groups, outcome_frame, scenario_lines, sections
+from viz.runs import lab_view
+from viz.whatif import controls, escape_md, groups, outcome_frame, scenario_lines, sections
 
 ROOT = Path(__file__).resolve().parent.parent
 P = "lab."                      # session-state prefix of this page's widgets
@@ -37,16 +35,9 @@ player = st.components.v2.component(
 
 @st.cache_data(max_entries=48, show_spinner=False)
 def simulate(scenario: sim.Scenario) -> dict:
-    """One run and everything this page shows of it (identical scenarios are simulated once; failures never cached)."""
-    tl = guard.run(scenario)
-    return {
-        "payload": build_payload(tl, chart_specs(tl), [(c.t_s, c.text) for c in sim.captions(tl)]),
-        "outcome": outcome(tl),
-        "summary": sim.summary(tl),
-        "metrics_csv": tl.metrics_csv(),
-        "events_csv": tl.events_csv(),
-        "export": export_specs(tl),
-    }
+    """One run and everything this page shows of it, made in the worker process when there is one
+    (ui/pool.py). Identical scenarios are simulated once; failures are never cached."""
+    return guard.compute(lab_view, scenario)
 
 
 # ---- state and callbacks (callbacks run before the script body) ---------------------------------

@@ -99,6 +99,18 @@ def _status_kb(pid: int, key: str) -> int:
     return 0
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: the process's own pages plus its share of pages shared with others
+    (the worker and its fork server share the model's and pandas' pages with each other)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of pid and of its reaped children."""
     try:
@@ -116,6 +128,8 @@ class Probe:
         self.pid, self.exclude, self.every = pid, exclude, every
         self.cpu_by_pid: dict[int, float] = {}
         self.peak_rss_kb = 0
+        self.peak_pss_kb = 0
+        self.processes = 0
         self.samples: list[tuple[float, int]] = []   # (time, RSS kB)
 
     def pids(self) -> list[int]:
@@ -126,11 +140,17 @@ class Probe:
         return pids
 
     def sample(self) -> int:
-        rss = 0
-        for p in self.pids():
+        """RSS summed over the tree (shared pages counted in every process that maps them); the
+        PSS sum (each shared page counted once) is tracked beside it as peak_pss_kb."""
+        rss = pss = 0
+        pids = self.pids()
+        for p in pids:
             rss += _status_kb(p, "VmRSS")
+            pss += _pss_kb(p)
             self.cpu_by_pid[p] = max(self.cpu_by_pid.get(p, 0.0), cpu_seconds(p))
         self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        self.peak_pss_kb = max(self.peak_pss_kb, pss)
+        self.processes = max(self.processes, len(pids))
         self.samples.append((time.time(), rss))
         return rss
 
@@ -161,6 +181,8 @@ class Visit:
     play_s: float | None = None        # play → the clock 2 simulated minutes past the flip
     preset_s: float | None = None      # preset picked → its run applied
     total_s: float | None = None       # open → preset applied (the whole visit)
+    ahead_s: float | None = None       # simulated seconds the first minutes reach past the flip
+    rest_s: float | None = None        # the player's request for the rest → the whole run received
     ok: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -297,8 +319,9 @@ async def ws_visit(url: str, v: Visit, barriers: list[asyncio.Barrier] | None) -
         _check_run(v, "flip", r)
         if r.payload and r.payload.get("partial"):  # the first minutes: ask for the rest, as the player does
             first = r
+            v.ahead_s = (first.payload["steps"] - 1) * first.payload["step_s"] - v.flip_at_s
             r = await s.rest(first.payload["id"], limit)
-            v.flip_s = first.seconds + r.seconds
+            v.flip_s, v.rest_s = first.seconds + r.seconds, r.seconds
             _check_run(v, "rest", r)
             if r.payload and r.payload.get("partial"):
                 v.problems.append("rest: still only part of the run")
@@ -388,6 +411,22 @@ def estimate(browser_singles: list[dict] | None, singles: list[Visit], crowd_vis
     return out
 
 
+def waits(visits: list[Visit], speed: float) -> list[float]:
+    """How long each visitor's clock, playing on at `speed` from the flip, would wait at the end of
+    the first minutes for the rest of the run (the player says "Simulating the rest of the run…");
+    1× is one simulated minute per second."""
+    return [max(0.0, v.rest_s - v.ahead_s / (60.0 * speed)) for v in visits
+            if v.rest_s is not None and v.ahead_s is not None]
+
+
+def print_waits(label: str, visits: list[Visit]) -> None:
+    for speed in (1.0, 4.0, 8.0):
+        w = waits(visits, speed)
+        if w:
+            print(f"  {label}, playing at {speed:g}×: {sum(x > 0 for x in w)}/{len(w)} wait; "
+                  f"p50/p95 wait {pct(w, .5):5.2f} / {pct(w, .95):5.2f} s")
+
+
 def print_summary(n: int, stats: dict) -> None:
     print(f"{'phase':46s} {'1 visitor p50/p95':>20s} {f'{n} visitors p50/p95':>22s}   p95 ratio")
     for row in stats.values():
@@ -465,7 +504,7 @@ async def run_load(args) -> dict:
                 cpu0 = (server.cpu() if server else 0.0, client.cpu())
                 peak_before = server.peak_rss_kb if server else 0
                 if server:
-                    server.peak_rss_kb = 0
+                    server.peak_rss_kb = server.peak_pss_kb = 0
                 la0 = loadavg()
                 crowd_visits, wall = await crowd(go, args.sessions, args.singles)
                 if server:
@@ -481,6 +520,7 @@ async def run_load(args) -> dict:
                     result.update(server_rss_idle_mb=rss_idle / 1024, server_rss_peak_singles_mb=peak_before / 1024,
                                   server_rss_peak_crowd_mb=server.peak_rss_kb / 1024,
                                   server_vmhwm_mb=server.hwm_kb() / 1024, server_rss_end_mb=server.sample() / 1024,
+                                  server_pss_peak_crowd_mb=server.peak_pss_kb / 1024, server_processes=server.processes,
                                   server_cpu_s=server.cpu() - cpu0[0])
                 if browser:
                     await browser.close()
@@ -506,6 +546,11 @@ def report_load(r: dict) -> None:
     for v in bad[:10]:
         print(f"  visitor {v['index']}: {'; '.join(v['problems'])[:300]}")
     print(f"the {n} visitors' run took {r['crowd_wall_s']:.1f} s wall clock")
+    if any(v.get("rest_s") is not None for v in r["crowd"]):
+        print("after a flip the clock plays the first minutes while the rest of the run is simulated;"
+              " would it have to wait for the rest?")
+        print_waits("1 visitor", [Visit(**v) for v in r["singles"]])
+        print_waits(f"{n} visitors", [Visit(**v) for v in r["crowd"]])
     if r.get("estimate"):
         print(f"a visitor's view, estimated (ws time with {n} visitors + the browser's own share, measured with "
               f"{len(r['browser_singles'])} single browser visitors):")
@@ -521,6 +566,8 @@ def report_load(r: dict) -> None:
               f"after {r['server_rss_end_mb']:.0f} MB; "
               f"≈ {(r['server_rss_peak_crowd_mb'] - r['server_rss_idle_mb']) / n:.1f} MB "
               f"per concurrent visitor")
+        print(f"server memory counting shared pages once (PSS, {r['server_processes']} processes: the server, "
+              f"its simulation worker, fork server and resource tracker): peak {r['server_pss_peak_crowd_mb']:.0f} MB")
         print(f"CPU during the {n} visitors: server {r['server_cpu_s']:.1f} s, "
               f"client ({r['client']}) {r['client_cpu_s']:.1f} s "
               f"over {r['crowd_wall_s']:.1f} s on {os.cpu_count()} cores")

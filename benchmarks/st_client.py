@@ -3,7 +3,9 @@ from `streamlit.proto`), for load tests: 30 of these cost the client almost noth
 server's figures are not distorted by 30 browsers competing for the same 2 cores.
 
 It does what the Explainer's front end does on the wire: opens a session (a `rerun_script` with no
-widget states), then sends reruns with the widget states the browser would send — the player's
+widget states), then sends reruns with the widget states the browser would send — and, as the
+browser does for a widget drawn inside an `st.fragment`, that fragment's id, so only the fragment
+reruns — the player's
 power-switch event (`json_trigger_value` on the component's `__events` widget) or a new selectbox
 value, or the player's request for the rest of a run after its first minutes (`rest`) — and reads
 ForwardMsgs until `script_finished`. It does not draw anything: "rendered"
@@ -43,6 +45,7 @@ class Session:
         self.base = url if url.endswith("/") else url + "/"
         self.ws = None
         self.widgets: dict[str, str] = {}        # user key → widget id
+        self.fragments: dict[str, str] = {}      # user key → the id of the fragment it is drawn in
         self.options: dict[str, list[str]] = {}  # selectbox key → option labels
         self.values: dict[str, str] = {}         # selectbox key → current label
         self.page_hash = ""
@@ -59,9 +62,11 @@ class Session:
         if self.ws is not None:
             await self.ws.close()
 
-    def _back(self, states: list[tuple[str, str, object]]) -> bytes:
+    def _back(self, states: list[tuple[str, str, object]], fragment: str = "") -> bytes:
         msg = BackMsg()
         rr = msg.rerun_script
+        if fragment:                             # the browser reruns only the fragment the widget is in
+            rr.fragment_id = fragment
         for wid, kind, value in states:
             w = rr.widget_states.widgets.add()
             w.id = wid
@@ -110,6 +115,8 @@ class Session:
                 self._element(fm, run)
             elif kind == "script_finished":
                 run.status = ForwardMsg.ScriptFinishedStatus.Name(fm.script_finished)
+                if run.status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY":
+                    run.status = "FINISHED_SUCCESSFULLY"   # a fragment's rerun: as good as a whole one
                 if run.status != "FINISHED_EARLY_FOR_RERUN":
                     break
         run.seconds = time.perf_counter() - t0
@@ -124,6 +131,7 @@ class Session:
             w = getattr(el, kind)
             key = w.id.rsplit("-", 1)[-1]
             self.widgets[key] = w.id
+            self.fragments[key] = fm.delta.fragment_id
             if kind == "selectbox":
                 self.options[key] = list(w.options)
                 if w.HasField("raw_value"):      # the server set the value (set_value)
@@ -133,6 +141,7 @@ class Session:
         elif kind == "bidi_component":
             bc = el.bidi_component
             self.widgets[bc.id.rsplit("-", 1)[-1]] = bc.id
+            self.fragments[bc.id.rsplit("-", 1)[-1]] = fm.delta.fragment_id
             if bc.json:
                 run.payload = json.loads(bc.json)
         elif kind == "exception":
@@ -149,15 +158,17 @@ class Session:
         click = uuid.uuid4().hex[:15]
         event = json.dumps([{"event": "power_switch", "value": {"t": t_s, "on": power_on, "click_id": click}}])
         wid = "$$STREAMLIT_INTERNAL_KEY_" + self.widgets[PLAYER] + "__events"
-        return await self._run(self._back(self._current_states() + [(wid, "json_trigger", event)]), timeout), click
+        return await self._run(self._back(self._current_states() + [(wid, "json_trigger", event)],
+                                          self.fragments.get(PLAYER, "")), timeout), click
 
     async def rest(self, run_id: str, timeout: float) -> Run:
         """Ask for the whole run after the first minutes of it arrived (as the player does)."""
         event = json.dumps([{"event": "rest", "value": {"id": run_id}}])
         wid = "$$STREAMLIT_INTERNAL_KEY_" + self.widgets[PLAYER] + "__events"
-        return await self._run(self._back(self._current_states() + [(wid, "json_trigger", event)]), timeout)
+        return await self._run(self._back(self._current_states() + [(wid, "json_trigger", event)],
+                                          self.fragments.get(PLAYER, "")), timeout)
 
     async def choose(self, label: str, timeout: float) -> Run:
         """Pick a scenario in the selectbox (by its label)."""
         self.values[PRESET] = label
-        return await self._run(self._back(self._current_states()), timeout)
+        return await self._run(self._back(self._current_states(), self.fragments.get(PRESET, "")), timeout)

@@ -8,6 +8,7 @@ one-line description the CLI lists.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .scenario import Scenario
@@ -22,8 +23,7 @@ class Preset:
 
     @property
     def text(self) -> str:
-        path = PRESET_DIR / f"{self.name}.md"
-        return path.read_text(encoding="utf-8") if path.exists() else f"# {self.name}\n"
+        return _prose(self.name)
 
     @property
     def title(self) -> str:
@@ -39,6 +39,13 @@ class Preset:
     def description(self) -> str:
         """Everything after the title, as Markdown."""
         return self.text.split("\n", 1)[1].strip() if "\n" in self.text else ""
+
+
+@lru_cache(maxsize=None)
+def _prose(name: str) -> str:
+    """A preset's Markdown, read once per process: every page rerun asks for titles and summaries."""
+    path = PRESET_DIR / f"{name}.md"
+    return path.read_text(encoding="utf-8") if path.exists() else f"# {name}\n"
 
 
 _DEFAULT = Scenario()

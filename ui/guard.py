@@ -17,15 +17,17 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import contextmanager
 from contextvars import ContextVar
 from string import Template
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import networkx as nx
 
 import sim
 from sim.outcomes import outcome
 from sim.sweep import KNOBS, SweepPoint, SweepResult, point_scenario
+from ui import pool
 from viz.whatif import escape_md, sections
 
 T = TypeVar("T")
@@ -35,6 +37,7 @@ SWEEP_MAX_FAILURES = 3    # a sweep stops after this many failed runs (each may 
 TEXT = sections("faults.md")
 log = logging.getLogger(__name__)
 _deadline: ContextVar[float | None] = ContextVar("lights_out_deadline", default=None)
+_background: ContextVar[bool] = ContextVar("lights_out_background", default=False)
 
 
 def budget_s() -> float:
@@ -53,6 +56,26 @@ def run(scenario: sim.Scenario, graph: nx.DiGraph | None = None) -> sim.Timeline
     """`sim.run` for the pages: stops at the deadline of the enclosing `attempt` (if any)."""
     _inject(scenario)
     return sim.run(scenario, graph, deadline=_deadline.get())
+
+
+def compute(fn: Callable[..., T], scenario: sim.Scenario, *args: object) -> T:
+    """`fn(scenario, *args, deadline=...)` for the pages — a module-level view such as
+    `viz.runs.player_view` — in the worker process when there is one (ui/pool.py), under the
+    enclosing `attempt`'s deadline. Faults are injected here, in the server process, so tests that
+    change the environment reach them."""
+    _inject(scenario)
+    return pool.call(fn, scenario, *args, deadline=_deadline.get(), background=_background.get())
+
+
+@contextmanager
+def background() -> Iterator[None]:
+    """Runs computed inside wait while other visitors' urgent runs wait for the worker (the rest of
+    a run whose first minutes are already playing)."""
+    token = _background.set(True)
+    try:
+        yield
+    finally:
+        _background.reset(token)
 
 
 def attempt(compute: Callable[[], T], budget: float | None = None) -> tuple[T | None, str]:
@@ -139,4 +162,4 @@ def _inject(s: sim.Scenario) -> None:
             time.sleep(0.05)
 
 
-__all__ = ["attempt", "run", "sweep", "text", "budget_s", "DEFAULT_BUDGET_S", "BUDGET_ENV", "FAULT_ENV"]
+__all__ = ["attempt", "background", "compute", "run", "sweep", "text", "budget_s", "DEFAULT_BUDGET_S", "BUDGET_ENV", "FAULT_ENV"]

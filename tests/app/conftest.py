@@ -12,3 +12,12 @@ def app():
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(APP, default_timeout=120)
+
+
+@pytest.fixture(autouse=True)
+def _simulate_in_process(monkeypatch):
+    """AppTest pages simulate in the test's process (tests patch sim.run and watch fault injection);
+    the worker process itself is tested in tests/unit/test_pool.py and by every browser test."""
+    from ui import pool
+
+    monkeypatch.setenv(pool.WORKERS_ENV, "0")
