@@ -128,7 +128,7 @@ class Probe:
         self.pid, self.exclude, self.every = pid, exclude, every
         self.cpu_by_pid: dict[int, float] = {}
         self.peak_rss_kb = 0
-        self.peak_pss_kb = 0
+        self.peak_pss_kb = self.last_pss_kb = 0
         self.processes = 0
         self.samples: list[tuple[float, int]] = []   # (time, RSS kB)
 
@@ -150,6 +150,7 @@ class Probe:
             self.cpu_by_pid[p] = max(self.cpu_by_pid.get(p, 0.0), cpu_seconds(p))
         self.peak_rss_kb = max(self.peak_rss_kb, rss)
         self.peak_pss_kb = max(self.peak_pss_kb, pss)
+        self.last_pss_kb = pss
         self.processes = max(self.processes, len(pids))
         self.samples.append((time.time(), rss))
         return rss
@@ -651,6 +652,7 @@ async def run_soak(args) -> dict:
         proc, url = start_streamlit(ROOT / "app.py", home)
         counts: dict = {}
         series: list[tuple[float, int]] = []
+        pss: list[int] = []
         try:
             async with async_playwright() as p:
                 browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
@@ -660,18 +662,22 @@ async def run_soak(args) -> dict:
                 t_start = time.time()
                 deadline = t_start + args.soak_min * 60
                 series.append((t_start, server.sample()))
+                pss.append(server.last_pss_kb)
                 print(f"soak start: RSS {series[-1][1] / 1024:.0f} MB, load average {loadavg()}", flush=True)
                 workers = [asyncio.create_task(soak_visitor(browser, url, k, deadline, counts, random.Random(k)))
                            for k in range(args.soak_sessions)]
                 while time.time() < deadline:
                     await asyncio.sleep(min(args.sample_s, max(0.0, deadline - time.time())))
                     series.append((time.time(), server.sample()))
+                    pss.append(server.last_pss_kb)
                     print(f"  {(time.time() - t_start) / 60:5.1f} min  RSS {series[-1][1] / 1024:6.0f} MB  "
+                          f"PSS {server.last_pss_kb / 1024:6.0f} MB  "
                           f"cpu {server.cpu():7.1f} s  load {loadavg()}  actions "
                           f"{ {k: v for k, v in counts.items() if k != 'errors'} }", flush=True)
                 await asyncio.wait_for(asyncio.gather(*workers, return_exceptions=True), TIMEOUT_MS / 1000)
                 await asyncio.sleep(5)
                 series.append((time.time(), server.sample()))
+                pss.append(server.last_pss_kb)
                 await browser.close()
         finally:
             stop(proc)
@@ -679,6 +685,7 @@ async def run_soak(args) -> dict:
     return {"warm_ok": warm.ok, "minutes": args.soak_min, "sessions": args.soak_sessions,
             "rss_start_mb": series[0][1] / 1024, "rss_end_mb": series[-1][1] / 1024,
             "rss_peak_mb": max(r for _, r in series) / 1024, "vmhwm_mb": server.peak_rss_kb / 1024,
+            "pss_start_mb": pss[0] / 1024, "pss_end_mb": pss[-1] / 1024, "pss_peak_mb": max(pss) / 1024,
             "slope_all_mb_per_min": slope_mb_per_min(series), "slope_second_half_mb_per_min": slope_mb_per_min(half),
             "server_cpu_s": server.cpu(), "actions": {k: v for k, v in counts.items() if k != "errors"},
             "errors": counts.get("errors", []), "series_mb": [(round(t - series[0][0]), r // 1024) for t, r in series],
@@ -689,7 +696,8 @@ def report_soak(r: dict) -> None:
     print(f"# soak: {r['sessions']} visitors for {r['minutes']} min; actions {r['actions']}")
     print(f"server RSS start {r['rss_start_mb']:.0f} MB, end {r['rss_end_mb']:.0f} MB, peak {r['rss_peak_mb']:.0f} MB; "
           f"slope {r['slope_all_mb_per_min']:+.2f} MB/min overall, {r['slope_second_half_mb_per_min']:+.2f} MB/min "
-          f"over the second half; server CPU {r['server_cpu_s']:.0f} s; load average at the end {r['loadavg_end']}")
+          f"over the second half; PSS (shared pages once) start {r['pss_start_mb']:.0f} MB, end "
+          f"{r['pss_end_mb']:.0f} MB, peak {r['pss_peak_mb']:.0f} MB; server CPU {r['server_cpu_s']:.0f} s; load average at the end {r['loadavg_end']}")
     print(f"errors: {len(r['errors'])}" + "".join(f"\n  {e}" for e in r["errors"][:10]))
 
 

@@ -120,8 +120,9 @@ def _usable() -> tuple[ProcessPoolExecutor, int] | None:
 class _Turns:
     """Which waiting run goes to the worker next: urgent ones (what a visitor is looking at) before
     background ones (the rest of a run whose first minutes are already playing), then first come,
-    first served. At most `slots` runs are with the workers at once, so a background run never sits
-    in the worker's queue ahead of an urgent one that arrives after it."""
+    first served. At most `slots` runs are with the workers at once (the caller gives one more than
+    there are workers, so a worker never idles between two runs), so a background run is never
+    more than that far ahead of an urgent one that arrives after it."""
 
     def __init__(self) -> None:
         self._cv = threading.Condition()

@@ -116,3 +116,18 @@ def test_a_bad_setting_falls_back_to_the_default(monkeypatch):
     assert pool.workers() in (0, 1)
     monkeypatch.setenv(pool.WORKERS_ENV, "9")
     assert pool.workers() == pool.MAX_WORKERS
+
+
+def test_a_worker_starting_up_does_not_run_the_app():
+    """multiprocessing re-runs the main script as __mp_main__ in each new worker; under Streamlit that
+    is app.py, which must then draw nothing (and not even import Streamlit)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    app = Path(__file__).resolve().parents[2] / "app.py"
+    code = ("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__mp_main__'); "
+            "print('streamlit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(app)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
