@@ -224,11 +224,15 @@ CHECK_JS = """([tc]) => { const keep = player.time();
   return { upBefore: before.every((s) => s === 'up'), downAfter: after.some((a) => a.some((s) => s !== 'up')) }; }"""
 
 
+async def open_controls(page) -> None:
+    """Open the popover that holds the preset picker and the scheduled times (unless it is open)."""
+    if not await page.get_by_role("combobox", name="Scenario").is_visible():
+        await page.get_by_role("button", name="Scenario and scheduled times").click()
+
+
 async def pick_preset(page, name: str) -> None:
     import sim  # noqa: PLC0415 — only the titles, imported when a visitor needs one
-    opener = page.get_by_role("button", name="Scenario and scheduled times")   # the controls' popover
-    if not await page.get_by_role("combobox", name="Scenario").is_visible():
-        await opener.click()
+    await open_controls(page)
     await page.get_by_role("combobox", name="Scenario").click()
     await page.get_by_role("option", name=sim.PRESETS[name].title, exact=True).click()
 
@@ -609,6 +613,7 @@ async def soak_visitor(browser, url: str, k: int, deadline: float, counts: dict,
                     last = rng.choice([k for k in sim.PRESETS if k != last])
                     await pick_preset(page, last)
                 elif action == "cut":
+                    await open_controls(page)
                     box = page.get_by_label(CUT_INPUT, exact=True)
                     await box.fill(str(rng.randrange(1, 170)))
                     await box.press("Enter")
