@@ -13,6 +13,7 @@ that has not recovered is reported as "not by the end of the window", never as "
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -127,13 +128,19 @@ def _one(args: tuple[Scenario, nx.DiGraph | None]) -> Outcome:
     return outcome(run(s, g))
 
 
+@functools.lru_cache(maxsize=1)
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity), looked up once: it does not change while
+    the server runs, and a system call on a busy server's hot path costs a wait for the GIL."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def default_workers() -> int:
     """Two worker processes where two cores exist, else none (runs in this process)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return 2 if cores >= 2 else 1
+    return 2 if usable_cores() >= 2 else 1
 
 
 def sweep(base: Scenario, knob: str, values: Sequence[float], seeds: Sequence[int], *,
@@ -193,7 +200,7 @@ def seeds_from(first: int, n: int) -> list[int]:
 
 
 __all__ = ["KNOBS", "Knob", "SweepPoint", "SweepResult", "compact", "sweep", "values_between",
-           "point_scenario", "seeds_from", "default_workers", "DEFAULT_LEAD_MIN", "DEFAULT_WINDOW_MIN"]
+           "point_scenario", "seeds_from", "default_workers", "usable_cores", "DEFAULT_LEAD_MIN", "DEFAULT_WINDOW_MIN"]
 
 
 def recovery_share(result: SweepResult) -> dict[float, float]:

@@ -28,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 import sim
+from sim.sweep import usable_cores
 
 WORKERS_ENV = "LIGHTS_OUT_WORKERS"
 MAX_WORKERS = 2         # a Community Cloud container has at most 2 cores; this process needs one too
@@ -52,11 +53,7 @@ def workers() -> int:
             return max(0, min(MAX_WORKERS, int(raw)))
         except ValueError:
             log.warning("%s=%r is not a whole number; using the default", WORKERS_ENV, raw)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover — not Linux
-        cores = os.cpu_count() or 1
-    return 1 if cores >= 2 else 0
+    return 1 if usable_cores() >= 2 else 0
 
 
 def _start(size: int) -> None:

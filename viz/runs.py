@@ -18,7 +18,10 @@ from .player import build_payload
 def player_view(scenario: sim.Scenario, charts: bool = True, *, deadline: float | None = None) -> dict[str, Any]:
     """The player's payload of one run; `charts=False` leaves the charts out (the first minutes
     after a flip are drawn on the graph at once, the charts wait for the whole run)."""
-    tl = sim.run(scenario, deadline=deadline)
+    return _payload(sim.run(scenario, deadline=deadline), charts)
+
+
+def _payload(tl: sim.Timeline, charts: bool) -> dict[str, Any]:
     specs = None
     if charts:
         from .charts import chart_specs  # noqa: PLC0415 — pandas and Altair only where a chart is made
@@ -28,12 +31,11 @@ def player_view(scenario: sim.Scenario, charts: bool = True, *, deadline: float 
 
 def lab_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[str, Any]:
     """What the Lab shows of one run: the player's payload, outcomes, summary, CSVs and export specs."""
-    from .charts import chart_specs  # noqa: PLC0415
     from .whatif import export_specs  # noqa: PLC0415
 
     tl = sim.run(scenario, deadline=deadline)
     return {
-        "payload": build_payload(tl, chart_specs(tl), [(c.t_s, c.text) for c in sim.captions(tl)]),
+        "payload": _payload(tl, charts=True),
         "outcome": outcome(tl),
         "summary": sim.summary(tl),
         "metrics_csv": tl.metrics_csv(),
