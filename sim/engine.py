@@ -16,6 +16,7 @@ import simpy
 
 from . import mechanisms as m
 from .architecture import default_architecture
+from .checkpoint import Checkpoint, same_past_until
 from .power import Facility
 from .scenario import Scenario
 from .servers import AfterFacility, ServerGroups
@@ -39,18 +40,33 @@ class OverBudget(RuntimeError):
     """A run passed its `deadline` and was abandoned (a thread cannot be killed, so the run stops itself)."""
 
 
-def run(scenario: Scenario, graph: nx.DiGraph | None = None, *, deadline: float | None = None) -> Timeline:
+def run(scenario: Scenario, graph: nx.DiGraph | None = None, *, deadline: float | None = None,
+        checkpoint_every: int = 0, resume: tuple[Timeline, Checkpoint] | None = None) -> Timeline:
     """Simulate one scenario on an architecture (the default one if None). Deterministic.
 
     `deadline` (a `time.monotonic()` value) makes the run raise `OverBudget` once it is passed; it
-    never changes a run that finishes in time.
+    never changes a run that finishes in time. `checkpoint_every` > 0 keeps a Checkpoint every that
+    many steps in `Timeline.checkpoints`. `resume=(timeline, checkpoint)` starts from a checkpoint
+    of an earlier run on the same graph whose past is this scenario's (sim.checkpoint): the result
+    is the same as without it, only sooner.
     """
-    return _Run(scenario, graph if graph is not None else default_architecture(), deadline).result()
+    g = graph if graph is not None else default_architecture()
+    if resume is not None:
+        base, cp = resume
+        if base.graph is not g or not any(c is cp for c in base.checkpoints):
+            raise ValueError("resume: the checkpoint is not of a run on this architecture")
+        if not cp.step < scenario.steps or not cp.t_s < same_past_until(base.scenario, scenario):
+            raise ValueError(f"resume: the scenario's past differs from the run's before {clock(cp.t_s)}")
+    return _Run(scenario, g, deadline, checkpoint_every, resume).result()
 
 
 class _Run:
-    def __init__(self, s: Scenario, g: nx.DiGraph, deadline: float | None = None) -> None:
+    def __init__(self, s: Scenario, g: nx.DiGraph, deadline: float | None = None, checkpoint_every: int = 0,
+                 resume: tuple[Timeline, Checkpoint] | None = None) -> None:
         self.s, self.g, self.deadline = s, g, deadline
+        self.every, self.resume = checkpoint_every, resume
+        self.checkpoints: list[Checkpoint] = (
+            [c for c in resume[0].checkpoints if c.step <= resume[1].step] if resume else [])
         self.env = simpy.Environment()
         self.rng = random.Random(f"{s.seed}:boot")          # boot-time jitter
         self.noise_rng = random.Random(f"{s.seed}:demand")  # step-to-step demand noise
@@ -132,6 +148,7 @@ class _Run:
         avail: dict[str, float] = {}
         booting: dict[str, bool] = {}
         consumers = [(model.class_of[r], model.idx[r]) for r in model.consumers]
+        start = self.resume[1].step if self.resume else -1
         for k in range(s.steps + 1):
             if self.deadline is not None and k % DEADLINE_EVERY == 0 and time.monotonic() > self.deadline:
                 raise OverBudget(f"stopped at simulated {clock(self.env.now)} of {clock(s.steps * dt)}")
@@ -139,6 +156,12 @@ class _Run:
                 yield AfterFacility(self.env, dt)
                 self.facility.advance(dt)
             t = self.env.now
+            if k < start:                    # the checkpoint's past: power and servers only
+                self.noise_rng.random()
+                continue
+            if k == start:
+                self._restore(*self.resume)  # type: ignore[misc]
+                self.servers.dirty = True    # availability as the resumed run had it at this step
             if self.servers.dirty:
                 self.servers.dirty = False
                 avail = self.servers.availability()
@@ -148,6 +171,8 @@ class _Run:
                     if i is not None:
                         avail_vec[i] = share
             scale = s.load * (1.0 + NOISE * (self.noise_rng.random() * 2.0 - 1.0))
+            if k == start:
+                continue
             demand = model.normal_demand(scale)
             if consumers:
                 cap = model.capacity_for(avail_vec)
@@ -160,6 +185,32 @@ class _Run:
                     demand[c] = min(event_rate + self.backlog / dt, CONSUMER_HEADROOM * cap[i]) * self.pace[c]
             model.step(dt if k else 1.0, avail_vec, demand, self.shedding, s.circuit_breaker)
             self._record(t, dt, scale, avail, booting, demand)
+            if self.every and k and k % self.every == 0 and k < s.steps:
+                self.checkpoints.append(self._checkpoint(k, t))
+
+    # ---- checkpoints ----------------------------------------------------------------------
+    _STORY = ("backlog", "views_true", "last_views_shown", "last_earn_shown", "was_harmed", "recovered_once",
+              "backlog_built_up", "shedding")
+
+    def _checkpoint(self, k: int, t: float) -> Checkpoint:
+        story = {name: getattr(self, name) for name in self._STORY}
+        story.update(pace=dict(self.pace), ms_seen=frozenset(self._ms_seen))
+        return Checkpoint(k, float(t), self.model.state(), self.classifier.state(), story,
+                          tuple(self.events), tuple(self.milestones))
+
+    def _restore(self, base: Timeline, cp: Checkpoint) -> None:
+        """Take over the state after step cp.step; the records up to it are the base run's."""
+        self.model.set_state(cp.model)
+        self.classifier.set_state(cp.classifier)
+        for name in self._STORY:
+            setattr(self, name, cp.story[name])
+        self.pace, self._ms_seen = dict(cp.story["pace"]), set(cp.story["ms_seen"])
+        self.events, self.milestones = list(cp.events), list(cp.milestones)
+        n = cp.step + 1
+        self.t_s = base.t_s[:n]
+        self.metrics = {name: base.metrics[name][:n] for name in METRIC_NAMES}
+        self.states = base.node_states[:n]
+        self.edge_fail = base.edge_fail[:n]
 
     def _event_rate_estimate(self, scale: float) -> float:
         """View events produced per second: plays that start write one event each."""
@@ -251,7 +302,7 @@ class _Run:
             scenario=self.s, graph=self.g, t_s=self.t_s, metrics=self.metrics,
             node_ids=self.classifier.node_ids, node_states=self.states,
             edge_ids=self.classifier.edge_ids, edge_fail=self.edge_fail,
-            events=self.events, milestones=self.milestones,
+            events=self.events, milestones=self.milestones, checkpoints=self.checkpoints,
         )
 
 

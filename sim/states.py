@@ -7,6 +7,8 @@ Causes are composed only when a state changes, which keeps the per-step cost vec
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 
 from .timeline import DEGRADED, DOWN, OVERLOADED, RECOVERING, STATES, UP, Event
@@ -38,6 +40,18 @@ class Classifier:
         self.edge_model = [midx.get(e, -1) for e in self.edge_ids]
         self.edge_target = [self.pos[v] for _, v in self.edge_ids]
         self.pers_low = False
+
+    def state(self) -> dict[str, Any]:
+        """A copy of what carries from one step to the next (for a checkpoint)."""
+        return {"codes": list(self.codes), "fac_state": dict(self.fac_state), "hall_cause": dict(self.hall_cause),
+                "pending": list(self.pending), "pers_low": self.pers_low}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.codes = list(state["codes"])
+        self.fac_state = dict(state["fac_state"])
+        self.hall_cause = dict(state["hall_cause"])
+        self.pending = list(state["pending"])
+        self.pers_low = bool(state["pers_low"])
 
     def set_facility(self, node: str, state: str, cause: str, t: float) -> None:
         code = STATES.index(state)

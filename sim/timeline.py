@@ -75,6 +75,7 @@ class Timeline:
     events: list[Event]
     milestones: list[Milestone]
     extras: dict[str, Any] = field(default_factory=dict)
+    checkpoints: list[Any] = field(default_factory=list, repr=False)  # sim.checkpoint.Checkpoint, if asked for
 
     # ---- reading -------------------------------------------------------------------------
     def index_at(self, t_s: float) -> int:

@@ -13,6 +13,7 @@ tens to hundreds of nodes this is several times faster than small numpy arrays.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import networkx as nx
 
@@ -34,6 +35,10 @@ def _warm_integral(h: float, target: float = 0.95) -> float:
     if h <= 1e-9:
         return -math.log(1.0 - target)
     return (math.log(1.0 - h * target) - math.log(1.0 - target)) / (1.0 - h)
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 class TrafficModel:
@@ -202,6 +207,21 @@ class TrafficModel:
         self.edge_load: list[float] = [0.0] * (c * e)
         self._cap_for: list[float] | None = None   # capacity is recomputed when availability changes
         self._cap_avail: list[float] = []
+
+    # Everything a step changes (tests/unit/test_resume.py checks that nothing else is).
+    STATE = ("queue", "warm", "p_att", "s_call", "node_ok", "p_retry", "breaker_until", "half_open", "now",
+             "capacity", "arrivals", "arrivals_total", "edge_load", "edge_load1", "calls_eff", "send",
+             "amplification", "own_ok", "util", "wait", "succ", "qual", "lat", "edge_fail")
+
+    def state(self) -> dict[str, Any]:
+        """A copy of the state a step changes (for a checkpoint)."""
+        return {k: _copy(getattr(self, k)) for k in self.STATE}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's state (copied, so the checkpoint can be used again)."""
+        for k in self.STATE:
+            setattr(self, k, _copy(state[k]))
+        self._cap_for, self._cap_avail = None, []
 
     def normal_demand(self, scale: float) -> list[float]:
         """Requests/s per class at `scale` × normal traffic (consumers at the normal event rate)."""

@@ -2,7 +2,8 @@
 
 Module-level functions of a scenario (a frozen dataclass) that return plain dicts, so that a worker
 process can run them (ui/pool.py) and send back only what the page draws, never a Timeline with its
-graph. Deterministic: the same scenario gives the same dict here or in a worker.
+graph. Deterministic: the same scenario gives the same dict here or in a worker, started from a kept
+checkpoint or not.
 """
 
 from __future__ import annotations
@@ -11,14 +12,19 @@ from typing import Any
 
 import sim
 from sim.outcomes import outcome
+from sim.resume import Store
 
 from .player import build_payload
+
+# Runs made in this process, kept with checkpoints: a flip's run starts from the watched run's state
+# at the flip (sim/resume.py). One per process — the worker's, or the server's when it runs here.
+RUNS = Store()
 
 
 def player_view(scenario: sim.Scenario, charts: bool = True, *, deadline: float | None = None) -> dict[str, Any]:
     """The player's payload of one run; `charts=False` leaves the charts out (the first minutes
     after a flip are drawn on the graph at once, the charts wait for the whole run)."""
-    return _payload(sim.run(scenario, deadline=deadline), charts)
+    return _payload(RUNS.run(scenario, deadline=deadline), charts)
 
 
 def _payload(tl: sim.Timeline, charts: bool) -> dict[str, Any]:
@@ -33,7 +39,7 @@ def lab_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[s
     """What the Lab shows of one run: the player's payload, outcomes, summary, CSVs and export specs."""
     from .whatif import export_specs  # noqa: PLC0415
 
-    tl = sim.run(scenario, deadline=deadline)
+    tl = RUNS.run(scenario, deadline=deadline)
     return {
         "payload": _payload(tl, charts=True),
         "outcome": outcome(tl),
