@@ -44,7 +44,7 @@ def presets() -> dict[str, object]:
         title="Free play — power on, you hold the switch",
         summary="Nothing is scheduled: the data center runs normally until you flip the switch.",
         description="Every other setting is the model's default, as in the story as reported.",
-        scenario=sim.Scenario(power_cut_min=None, power_restored_min=None),
+        scenario=sim.FREE_PLAY,
     )
     return {FREE_PLAY: free, **sim.PRESETS}
 

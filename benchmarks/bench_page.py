@@ -128,7 +128,7 @@ def server_breakdown(times: list[float]) -> dict[str, float]:
     from viz.charts import chart_specs
     from viz.player import build_payload
 
-    free = sim.Scenario(power_cut_min=None, power_restored_min=None)
+    free = sim.FREE_PLAY
     parts: dict[str, list[float]] = {"sim.run": [], "chart_specs": [], "sim.captions": [], "build_payload": [],
                                      "JSON (Streamlit, 2×)": []}
     cold = None

@@ -6,7 +6,7 @@ A pure library (no Streamlit): `run(Scenario(...))` → `Timeline`. Seeded and d
 from .architecture import ArchitectureError, default_architecture, load_architecture, parse_architecture
 from .engine import OverBudget, run
 from .narrate import Caption, caption_at, captions, summary
-from .presets import DEFAULT_PRESET, PRESETS, Preset, get_preset
+from .presets import DEFAULT_PRESET, FREE_PLAY, PRESETS, Preset, get_preset
 from .scenario import Scenario, ScenarioError, apply_settings, to_settings
 from .timeline import METRIC_NAMES, METRICS, STATES, Event, Milestone, Timeline, clock
 
@@ -14,5 +14,5 @@ __all__ = [
     "ArchitectureError", "default_architecture", "load_architecture", "parse_architecture", "run", "OverBudget",
     "Scenario", "ScenarioError", "apply_settings", "to_settings", "METRIC_NAMES", "METRICS", "STATES",
     "Event", "Milestone", "Timeline", "clock", "Caption", "caption_at", "captions", "summary",
-    "DEFAULT_PRESET", "PRESETS", "Preset", "get_preset",
+    "DEFAULT_PRESET", "FREE_PLAY", "PRESETS", "Preset", "get_preset",
 ]

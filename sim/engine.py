@@ -159,8 +159,8 @@ class _Run:
             if k < start:                    # the checkpoint's past: power and servers only
                 self.noise_rng.random()
                 continue
-            if k == start:
-                self._restore(*self.resume)  # type: ignore[misc]
+            if k == start and self.resume is not None:
+                self._restore(*self.resume)
                 self.servers.dirty = True    # availability as the resumed run had it at this step
             if self.servers.dirty:
                 self.servers.dirty = False

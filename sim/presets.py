@@ -49,6 +49,9 @@ def _prose(name: str) -> str:
 
 
 _DEFAULT = Scenario()
+# The explainer's free play: power on and nothing scheduled, so the visitor's switch decides. The
+# run a class watches before flipping (viz.runs.warm keeps its checkpoints in the worker).
+FREE_PLAY = Scenario(power_cut_min=None, power_restored_min=None)
 
 PRESETS: dict[str, Preset] = {
     p.name: p

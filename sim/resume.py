@@ -20,14 +20,16 @@ from .scenario import Scenario
 from .timeline import Timeline
 
 RUNS_KEPT = 12          # a 3-hour run is ~2.7 MB and its 35 checkpoints ~1 MB: bounded memory per process
+STEPS_KEPT = 12 * 1081  # and at most as many steps as 12 such runs (a Lab run may last 24 hours)
 EVERY_MIN = 5.0         # a checkpoint every 5 simulated minutes (~30 kB each on the default graph)
 
 
 class Store:
-    """A bounded, thread-safe LRU of runs on the default architecture, with their checkpoints."""
+    """A thread-safe LRU of runs on the default architecture with their checkpoints, bounded in
+    runs and in steps (the newest run is always kept)."""
 
-    def __init__(self, size: int = RUNS_KEPT, every_min: float = EVERY_MIN) -> None:
-        self.size, self.every_min = size, every_min
+    def __init__(self, size: int = RUNS_KEPT, every_min: float = EVERY_MIN, max_steps: int = STEPS_KEPT) -> None:
+        self.size, self.every_min, self.max_steps = size, every_min, max_steps
         self._runs: OrderedDict[Scenario, Timeline] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -38,8 +40,9 @@ class Store:
         with self._lock:
             self._runs[scenario] = tl
             self._runs.move_to_end(scenario)
-            while len(self._runs) > self.size:
-                self._runs.popitem(last=False)
+            steps = sum(len(kept.t_s) for kept in self._runs.values())
+            while len(self._runs) > self.size or (steps > self.max_steps and len(self._runs) > 1):
+                steps -= len(self._runs.popitem(last=False)[1].t_s)
         return tl
 
     def find(self, scenario: Scenario, graph: nx.DiGraph | None = None) -> tuple[Timeline, Checkpoint] | None:
@@ -66,4 +69,4 @@ class Store:
         return len(self._runs)
 
 
-__all__ = ["Store", "RUNS_KEPT", "EVERY_MIN"]
+__all__ = ["Store", "RUNS_KEPT", "STEPS_KEPT", "EVERY_MIN"]

@@ -10,13 +10,13 @@ import math
 
 import pytest
 
-from sim import PRESETS, Scenario, run
+from sim import FREE_PLAY, PRESETS, Scenario, run
 from sim.architecture import default_architecture
 from sim.checkpoint import same_past_until
 from sim.resume import Store
 from sim.traffic import TrafficModel
 
-FREE = Scenario(power_cut_min=None, power_restored_min=None)
+FREE = FREE_PLAY
 
 
 def _same(a, b) -> None:
@@ -97,6 +97,12 @@ def test_the_store_is_bounded_and_keeps_what_others_start_from():
     assert len(store) == 3
     assert store.find(FREE.replace(duration_min=30.0).with_power_flip(20.0, False)) is not None
     assert store.find(FREE.replace(seed=2, duration_min=30.0).with_power_flip(20.0, False)) is None
+    long = Store(max_steps=500)                  # 30 min = 181 steps: two fit, a third pushes the oldest out
+    for seed in (1, 2, 3):
+        long.run(FREE.replace(seed=seed, duration_min=30.0))
+    assert len(long) == 2
+    long.run(FREE.replace(duration_min=120.0))   # 721 steps, alone over the limit: kept, the rest go
+    assert len(long) == 1
 
 
 def test_a_checkpoint_holds_everything_a_step_changes():
