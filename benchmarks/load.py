@@ -230,6 +230,15 @@ async def open_controls(page) -> None:
         await page.get_by_role("button", name="Scenario and scheduled times").click()
 
 
+async def close_controls(page) -> None:
+    """Close the popover (if open): a click elsewhere while it is open only closes it, so a soak's
+    switch click after a preset or a cut was lost (the "unchanged" actions of earlier soaks)."""
+    picker = page.get_by_role("combobox", name="Scenario")
+    if await picker.is_visible():
+        await page.keyboard.press("Escape")
+        await picker.wait_for(state="hidden", timeout=TIMEOUT_MS)
+
+
 async def pick_preset(page, name: str) -> None:
     import sim  # noqa: PLC0415 — only the titles, imported when a visitor needs one
     await open_controls(page)
@@ -606,6 +615,7 @@ async def soak_visitor(browser, url: str, k: int, deadline: float, counts: dict,
                 await _ready(page)
                 version = await page.evaluate("player.version()")
                 if action == "flip":
+                    await close_controls(page)
                     await page.evaluate(f"player.pause(); player.seek({rng.randrange(0, 1000) * STEP_S})")
                     await _ready(page)
                     await page.get_by_role("switch", name=SWITCH).click()
