@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.generate import generate  # noqa: E402
-from sim import FREE_PLAY, PRESETS, Scenario, default_architecture, run  # noqa: E402
+from sim import FREE_PLAY, PRESETS, default_architecture, run  # noqa: E402
 from sim.resume import EVERY_MIN, Store  # noqa: E402
 
 
