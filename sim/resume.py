@@ -52,8 +52,7 @@ class Store:
             kept = list(self._runs.items())
         best: tuple[Timeline, Checkpoint] | None = None
         for key, tl in kept:
-            if tl.graph is not graph or (best is not None and tl.checkpoints[-1:] and
-                                         tl.checkpoints[-1].step <= best[1].step):
+            if tl.graph is not graph:
                 continue
             until = same_past_until(key, scenario)
             usable = [c for c in tl.checkpoints if c.t_s < until and c.step < scenario.steps]

@@ -15,18 +15,7 @@ from sim.architecture import default_architecture
 from sim.checkpoint import same_past_until
 from sim.resume import Store
 from sim.traffic import TrafficModel
-
-FREE = FREE_PLAY
-
-
-def _same(a, b) -> None:
-    assert a.t_s == b.t_s
-    for name, values in a.metrics.items():
-        assert [None if v != v else v for v in values] == [None if v != v else v for v in b.metrics[name]], name
-    assert a.node_states == b.node_states
-    assert a.edge_fail == b.edge_fail
-    assert a.events == b.events
-    assert a.milestones == b.milestones
+from tests.unit.timelines import assert_same
 
 
 def _flipped(base: Scenario, t_min: float, store: Store):
@@ -43,39 +32,39 @@ def test_a_flipped_run_from_a_checkpoint_is_the_full_run(name):
     store.run(base)
     for t_min in (10.0, 23.5, 95.0):        # on a checkpoint's own time, inside the outage, after it
         s, first, whole = _flipped(base, t_min, store)
-        _same(first, run(s.replace(duration_min=t_min + 20)))
-        _same(whole, run(s))
+        assert_same(first, run(s.replace(duration_min=t_min + 20)))
+        assert_same(whole, run(s))
 
 
 def test_free_play_flips_off_and_on_again_from_checkpoints():
     store = Store()
-    store.run(FREE)
-    off = FREE.with_power_flip(12.0, False)
+    store.run(FREE_PLAY)
+    off = FREE_PLAY.with_power_flip(12.0, False)
     store.run(off.replace(duration_min=32.0))
     store.run(off)
-    back = off.with_power_flip(27.0, True)       # resumes from the off run, itself resumed from FREE
+    back = off.with_power_flip(27.0, True)       # resumes from the off run, itself resumed from FREE_PLAY
     found = store.find(back)
     assert found is not None and found[0].scenario.replace(duration_min=180.0) == off and found[1].t_s == 25 * 60
-    _same(store.run(back), run(back))
+    assert_same(store.run(back), run(back))
 
 
 def test_the_checkpoint_used_is_the_latest_before_the_flip():
     store = Store()
-    store.run(FREE)
+    store.run(FREE_PLAY)
     for t_min, expect_min in ((10.0, 5.0), (12.0, 10.0), (39.5, 35.0)):
-        tl, cp = store.find(FREE.with_power_flip(t_min, False))
-        assert tl.scenario == FREE and cp.t_s == expect_min * 60
+        tl, cp = store.find(FREE_PLAY.with_power_flip(t_min, False))
+        assert tl.scenario == FREE_PLAY and cp.t_s == expect_min * 60
 
 
 def test_nothing_is_shared_with_a_different_past():
     store = Store()
-    store.run(FREE)
-    assert store.find(FREE.replace(seed=2).with_power_flip(30.0, False)) is None
-    assert store.find(FREE.replace(retry_policy="backoff").with_power_flip(30.0, False)) is None
-    assert store.find(FREE.with_power_flip(3.0, False)) is None           # before the first checkpoint
+    store.run(FREE_PLAY)
+    assert store.find(FREE_PLAY.replace(seed=2).with_power_flip(30.0, False)) is None
+    assert store.find(FREE_PLAY.replace(retry_policy="backoff").with_power_flip(30.0, False)) is None
+    assert store.find(FREE_PLAY.with_power_flip(3.0, False)) is None           # before the first checkpoint
     with pytest.raises(ValueError):
-        tl, cp = store.find(FREE.with_power_flip(30.0, False))
-        run(FREE.replace(seed=2), resume=(tl, cp))
+        tl, cp = store.find(FREE_PLAY.with_power_flip(30.0, False))
+        run(FREE_PLAY.replace(seed=2), resume=(tl, cp))
 
 
 def test_same_past_until():
@@ -85,23 +74,23 @@ def test_same_past_until():
     assert same_past_until(s, s.replace(load=1.5)) == -math.inf
     assert same_past_until(s, s.with_power_flip(40.0, True)) == 40 * 60       # the scheduled restore at 75 goes
     assert same_past_until(s, s.replace(power_restored_min=None)) == 75 * 60
-    assert same_past_until(FREE, FREE.with_power_flip(12.5, False)) == 12.5 * 60
+    assert same_past_until(FREE_PLAY, FREE_PLAY.with_power_flip(12.5, False)) == 12.5 * 60
 
 
 def test_the_store_is_bounded_and_keeps_what_others_start_from():
     store = Store(size=3)
-    store.run(FREE.replace(duration_min=30.0))
+    store.run(FREE_PLAY.replace(duration_min=30.0))
     for seed in (2, 3, 4):
-        store.run(FREE.replace(seed=seed, duration_min=30.0))
-        store.find(FREE.replace(duration_min=30.0).with_power_flip(20.0, False))  # touched: kept
+        store.run(FREE_PLAY.replace(seed=seed, duration_min=30.0))
+        store.find(FREE_PLAY.replace(duration_min=30.0).with_power_flip(20.0, False))  # touched: kept
     assert len(store) == 3
-    assert store.find(FREE.replace(duration_min=30.0).with_power_flip(20.0, False)) is not None
-    assert store.find(FREE.replace(seed=2, duration_min=30.0).with_power_flip(20.0, False)) is None
+    assert store.find(FREE_PLAY.replace(duration_min=30.0).with_power_flip(20.0, False)) is not None
+    assert store.find(FREE_PLAY.replace(seed=2, duration_min=30.0).with_power_flip(20.0, False)) is None
     long = Store(max_steps=500)                  # 30 min = 181 steps: two fit, a third pushes the oldest out
     for seed in (1, 2, 3):
-        long.run(FREE.replace(seed=seed, duration_min=30.0))
+        long.run(FREE_PLAY.replace(seed=seed, duration_min=30.0))
     assert len(long) == 2
-    long.run(FREE.replace(duration_min=120.0))   # 721 steps, alone over the limit: kept, the rest go
+    long.run(FREE_PLAY.replace(duration_min=120.0))   # 721 steps, alone over the limit: kept, the rest go
     assert len(long) == 1
 
 
