@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
 from pathlib import Path
+from typing import Any
 
 from . import narrate
 from .architecture import ArchitectureError, default_architecture, load_architecture
 from .engine import run
+from .files import SCENARIO_MAX_BYTES, FileProblem, parse_toml, read_text
+from .interventions import KINDS, KEY_ORDER, InterventionError, from_mapping, parse
 from .presets import DEFAULT_PRESET, PRESETS, get_preset
-from .scenario import FIELDS, Scenario, ScenarioError, apply_settings, format_value, to_settings
+from .scenario import FIELDS, SETTINGS, Scenario, ScenarioError, apply_settings, format_value, to_settings
 
 EXIT_USAGE = 2
 
@@ -43,9 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--scenario", metavar="FILE", help="a scenario TOML file (preset = ..., KEY = VALUE settings)")
     r.add_argument("--seed", type=int, help="random seed (default 1)")
     r.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                   help="change one setting; repeat to change several. Keys: " + ", ".join(FIELDS))
+                   help="change one setting; repeat to change several. Keys: " + ", ".join(SETTINGS))
+    r.add_argument("--action", dest="actions", action="append", default=[], metavar="'KIND key=value …'",
+                   help="add a timed change (repeatable), e.g. 'capacity_loss node=user_db fraction=0.8 "
+                   "start_min=20 end_min=21'. Kinds: " + "; ".join(f"{k.name} ({k.what})" for k in KINDS.values()))
     r.add_argument("--metrics-csv", metavar="PATH", help="write metrics per step (t_s + one column per metric)")
     r.add_argument("--events-csv", metavar="PATH", help="write events (t_s,node,state,cause)")
+    r.add_argument("--node-metrics-csv", metavar="PATH",
+                   help="write one row per step and node: t_s,node,state,offered,goodput,capacity,utilisation,"
+                   "latency_s (rates as multiples of the node's normal load)")
     r.add_argument("--save-scenario", metavar="PATH", help="write the effective scenario as a TOML file")
     r.add_argument("--quiet", action="store_true", help="print only the summary")
     return p
@@ -54,13 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
 def scenario_from_args(args: argparse.Namespace) -> tuple[str, Scenario]:
     preset_name = args.preset
     settings: list[tuple[str, str]] = []
+    file_actions: list[Any] | None = None
     if args.scenario:
         data = _read_scenario_file(args.scenario)
         if "preset" in data and args.preset == DEFAULT_PRESET:
-            preset_name = str(data.pop("preset"))
+            preset_name = _text_value(args.scenario, "preset", data.pop("preset"))
         else:
             data.pop("preset", None)
-        settings += [(k, _toml_text(v)) for k, v in data.items()]
+        file_actions = _file_actions(args.scenario, data.pop("action", None))
+        settings += [(k, _text_value(args.scenario, k, v)) for k, v in data.items()]
     base = get_preset(preset_name).scenario
     for item in args.settings:
         key, eq, value = item.partition("=")
@@ -69,34 +79,75 @@ def scenario_from_args(args: argparse.Namespace) -> tuple[str, Scenario]:
         settings.append((key.strip(), value))
     if args.seed is not None:
         settings.append(("seed", str(args.seed)))
-    return preset_name, apply_settings(base, settings)
+    if file_actions is not None:          # a file's [[action]] tables are the whole list
+        base = base.replace(actions=tuple(file_actions))
+    s = apply_settings(base, settings)
+    added = []
+    for text in args.actions:
+        try:
+            added.append(parse(text))
+        except InterventionError as exc:
+            raise ScenarioError(f"--action {text!r}: {exc}") from None
+    return preset_name, s.replace(actions=s.actions + tuple(added)) if added else s
 
 
 def _read_scenario_file(path: str) -> dict:
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"--scenario {path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--scenario {path}: cannot be read ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"--scenario {path}: not valid TOML ({exc})") from None
+        return parse_toml(read_text(path, SCENARIO_MAX_BYTES, "--scenario"), f"--scenario {path}")
+    except FileProblem as exc:
+        raise UsageError(str(exc)) from None
 
 
-def _toml_text(value: object) -> str:
+def _text_value(path: str, key: str, value: object) -> str:
+    """A setting's value as the text --set takes: strings, numbers and true/false, nothing else."""
+    if key not in SETTINGS and key != "preset":
+        raise UsageError(f"--scenario {path}: unknown setting {key!r}; settings: {', '.join(sorted(SETTINGS))}, "
+                         f"and [[action]] tables")
     if isinstance(value, bool):
         return "on" if value else "off"
-    if isinstance(value, list):
-        return ",".join(f"{m}:{'on' if on else 'off'}" for m, on in value)
-    return str(value)
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise UsageError(f"--scenario {path}: {key} = {value!r} must be one text, number or true/false "
+                     f"(a list or table is not a setting)")
+
+
+def _file_actions(path: str, tables: Any) -> list[Any] | None:
+    if tables is None:
+        return None
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise UsageError(f"--scenario {path}: write actions as [[action]] tables with kind = \"…\" and their keys")
+    out = []
+    for i, table in enumerate(tables, 1):
+        table = dict(table)
+        kind = table.pop("kind", None)
+        try:
+            out.append(from_mapping(kind, table))
+        except InterventionError as exc:
+            raise UsageError(f"--scenario {path}: [[action]] #{i}: {exc}") from None
+    return out
 
 
 def scenario_toml(preset: str, s: Scenario) -> str:
-    """The scenario as a file `--scenario` reads back: the preset and the settings that differ."""
+    """The scenario as a file `--scenario` reads back: the preset, the settings that differ, and the
+    actions as [[action]] tables when they differ from the preset's."""
     lines = ["# Lights Out scenario — run with: python -m sim run --scenario THIS_FILE", f'preset = "{preset}"']
-    for key, value in to_settings(s, get_preset(preset).scenario).items():
-        lines.append(f'{key} = "{value}"')
+    base = get_preset(preset).scenario
+    for key, value in to_settings(s, base).items():
+        if key != "actions":
+            lines.append(f'{key} = "{value}"')
+    if s.actions != base.actions:
+        if not s.actions:
+            lines.append("action = []    # no timed changes at all")
+        for a in s.actions:
+            lines += ["", "[[action]]", f'kind = "{a.kind}"']
+            lines += [f"{k} = {_toml(v)}" for k, v in a.params().items()]
     return "\n".join(lines) + "\n"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _write(path: str, text: str, what: str) -> None:
@@ -115,7 +166,9 @@ def cmd_presets() -> None:
 def cmd_run(args: argparse.Namespace) -> None:
     preset_name, scenario = scenario_from_args(args)
     graph = load_architecture(args.architecture) if args.architecture else default_architecture()
-    tl = run(scenario, graph)
+    tl = run(scenario, graph, node_metrics=bool(args.node_metrics_csv))
+    if args.node_metrics_csv:
+        _write(args.node_metrics_csv, tl.node_metrics_csv(), "the node metrics CSV")
     if args.metrics_csv:
         _write(args.metrics_csv, tl.metrics_csv(), "the metrics CSV")
     if args.events_csv:
@@ -134,7 +187,8 @@ def cmd_run(args: argparse.Namespace) -> None:
     print("\nWhat users saw:")
     for line in narrate.summary(tl):
         print(f"  - {line}")
-    for path, what in ((args.metrics_csv, "metrics"), (args.events_csv, "events"), (args.save_scenario, "scenario")):
+    for path, what in ((args.metrics_csv, "metrics"), (args.events_csv, "events"),
+                       (args.node_metrics_csv, "node metrics"), (args.save_scenario, "scenario")):
         if path:
             print(f"Wrote {what} to {path}")
 
@@ -146,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_presets()
         else:
             cmd_run(args)
-    except (UsageError, ScenarioError, ArchitectureError) as exc:
+    except (UsageError, ScenarioError, ArchitectureError, InterventionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
@@ -158,4 +212,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["main", "scenario_toml", "format_value"]
+__all__ = ["main", "scenario_toml", "format_value", "FIELDS", "KEY_ORDER"]

@@ -7,12 +7,13 @@ entry and what is allowed, because engineers bring their own files and must be a
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
+
+from .files import ARCHITECTURE_MAX_BYTES, FileProblem, parse_toml, read_text
 
 ARCH_DIR = Path(__file__).parent / "architectures"
 DEFAULT_ARCHITECTURE = ARCH_DIR / "social_video.toml"
@@ -20,6 +21,8 @@ DEFAULT_ARCHITECTURE = ARCH_DIR / "social_video.toml"
 KINDS = ("facility", "infrastructure", "datastore", "cache", "queue", "service", "edge", "feature")
 TRAFFIC_KINDS = ("datastore", "cache", "queue", "service", "edge", "feature")
 ROLES = ("utility", "generator", "ats", "ups", "cooling", "pdu")
+# What a feature is for users; the story's metrics (login_success, …) come from these, never from ids.
+FEATURE_ROLES = ("login", "upload", "feed", "watch", "view_counter", "earnings")
 SITES = ("primary", "region", "edge")   # only the primary site loses power
 DEFAULT_BOOT_MIN = {"infrastructure": 5.0, "datastore": 10.0, "cache": 2.0, "queue": 8.0, "service": 3.0}
 
@@ -40,11 +43,9 @@ def load_architecture(path: str | Path | None = None) -> nx.DiGraph:
     """Read and validate an architecture file (the default one if path is None)."""
     p = Path(path) if path is not None else DEFAULT_ARCHITECTURE
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ArchitectureError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArchitectureError(f"{p}: cannot be read ({exc.__class__.__name__}: {exc})") from None
+        text = read_text(p, ARCHITECTURE_MAX_BYTES, "architecture")
+    except FileProblem as exc:
+        raise ArchitectureError(str(exc).removeprefix("architecture ")) from None
     return parse_architecture(text, source=str(p))
 
 
@@ -58,11 +59,16 @@ def default_architecture() -> nx.DiGraph:
     return _cached_default()
 
 
+def feature_roles(g: nx.DiGraph) -> dict[str, str]:
+    """role → the feature node that has it (FEATURE_ROLES; an architecture may have none)."""
+    return {d["role"]: n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role")}
+
+
 def parse_architecture(text: str, source: str = "<architecture>") -> nx.DiGraph:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ArchitectureError(f"{source}: not valid TOML ({exc})") from None
+        data = parse_toml(text, source)
+    except FileProblem as exc:
+        raise ArchitectureError(str(exc)) from None
     return build_graph(data, source)
 
 
@@ -114,7 +120,7 @@ def build_graph(data: dict[str, Any], source: str = "<architecture>") -> nx.DiGr
             if consumed not in g or g.nodes[consumed]["kind"] != "queue":
                 raise fail(f"node {n!r}: consumes = {consumed!r} must name a node of kind \"queue\"")
 
-    _add_structural_edges(g)
+    _add_structural_edges(g, source)
     call_graph = nx.DiGraph((u, v) for u, v, k in g.edges(data="kind") if k in ("call", "fallback"))
     if call_graph.number_of_nodes() and not nx.is_directed_acyclic_graph(call_graph):
         cycle = " -> ".join(u for u, _ in nx.find_cycle(call_graph))
@@ -181,10 +187,21 @@ def _add_node(g: nx.DiGraph, node: dict[str, Any], i: int, halls: dict, fail) ->
     if kind == "cache":
         attrs["hit_ratio"] = _number(node.get("hit_ratio", 0.9), f"{where}: hit_ratio", 0.0, 0.999, fail)
     if kind == "feature":
+        role = node.get("role")
+        if role is not None:
+            if role not in FEATURE_ROLES:
+                raise fail(f"{where}: role = {role!r}; a feature's role is one of: {', '.join(FEATURE_ROLES)}")
+            taken = next((n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role") == role), None)
+            if taken is not None:
+                raise fail(f"{where}: role = {role!r} is already node {taken!r}'s; each role names one feature")
+            attrs["role"] = role
         attrs["demand"] = _number(node.get("demand", 1.0), f"{where}: demand", 0.0, 1e9, fail)
         attrs["repeat_session"] = _number(node.get("repeat_session", 50), f"{where}: repeat_session", 1, 10000, fail)
         attrs["events_per_request"] = _number(node.get("events_per_request", 0.0),
                                               f"{where}: events_per_request", 0.0, 1000.0, fail)
+    if "role" in node and kind not in ("facility", "feature"):
+        raise fail(f"{where}: role is for facility nodes ({', '.join(ROLES)}) and features "
+                   f"({', '.join(FEATURE_ROLES)}), not a {kind} node")
     if "consumes" in node:
         attrs["consumes"] = str(node["consumes"])
     g.add_node(nid, **attrs)
@@ -228,7 +245,7 @@ def _add_call(g: nx.DiGraph, call: dict[str, Any], i: int, fail) -> None:
         g.add_edge(src, fallback, kind="fallback", fallback_for=dst)
 
 
-def _add_structural_edges(g: nx.DiGraph) -> None:
+def _add_structural_edges(g: nx.DiGraph, source: str) -> None:
     """Power and needs edges, so the drawing and blast radius follow the real chain."""
     fac = g.graph["facility"]
     pdus = g.graph["pdu_of_hall"]
@@ -250,7 +267,10 @@ def _add_structural_edges(g: nx.DiGraph) -> None:
             g.add_edge(n, pdus[h], kind="power")
         for need in d.get("needs", ()):
             if need not in g:
-                raise ArchitectureError(f"node {n!r}: needs {need!r}, which is not a declared node")
+                raise ArchitectureError(f"{source}: node {n!r}: needs {need!r}, which is not a declared node")
+            if g.nodes[need]["kind"] in ("feature", "facility"):
+                raise ArchitectureError(f"{source}: node {n!r}: needs {need!r}, a {g.nodes[need]['kind']} node; "
+                                        f"needs names infrastructure or backends (power is from halls = [...])")
             if not g.has_edge(n, need):
                 g.add_edge(n, need, kind="needs")
 

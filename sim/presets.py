@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .interventions import Intervention
 from .scenario import Scenario
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "assets" / "presets"
@@ -49,22 +50,25 @@ def _prose(name: str) -> str:
 
 
 _DEFAULT = Scenario()
+# The scheduled operator step of the story as told: operators turn load shedding on at 2:30. Shown
+# wherever a preset has it (caption, markers, event log); free play schedules nothing.
+OPERATORS_SHED = Intervention("shed_load", start_min=150.0)
+_STORY = _DEFAULT.replace(actions=_DEFAULT.actions + (OPERATORS_SHED,))
 # The explainer's free play: power on and nothing scheduled, so the visitor's switch decides. The
 # run a class watches before flipping (viz.runs.warm keeps its checkpoints in the worker).
-FREE_PLAY = Scenario(power_cut_min=None, power_restored_min=None)
+FREE_PLAY = Scenario(actions=())
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("as_reported", _DEFAULT),
+        Preset("as_reported", _STORY),
         Preset("well_engineered", _DEFAULT.replace(
             generator="ok", cooling_on_generator=True, retry_policy="budget", circuit_breaker=True,
-            load_shedding=True, shed_load_min=None, failover_headroom=1.0, counter_fallback="last_known")),
+            load_shedding=True, failover_headroom=1.0, counter_fallback="last_known")),
         Preset("retry_storm", _DEFAULT.replace(
-            ups_minutes=0.0, generator="ok", cooling_on_generator=True, power_restored_min=60.0,
-            shed_load_min=None)),
-        Preset("cooling_failure", _DEFAULT.replace(generator="ok", cooling_on_generator=False)),
-        Preset("counters_done_right", _DEFAULT.replace(counter_fallback="last_known")),
+            ups_minutes=0.0, generator="ok", cooling_on_generator=True, power_restored_min=60.0)),
+        Preset("cooling_failure", _STORY.replace(generator="ok", cooling_on_generator=False)),
+        Preset("counters_done_right", _STORY.replace(counter_fallback="last_known")),
     )
 }
 DEFAULT_PRESET = "as_reported"

@@ -47,10 +47,11 @@ from simpy.events import Event as _SimEvent
 
 from . import mechanisms as m
 from .architecture import default_architecture
+from .clock import Clock, after_facility
 from .engine import CONSUMER_HEADROOM
 from .power import Facility
 from .scenario import Scenario
-from .servers import AfterFacility, ServerGroups
+from .servers import ServerGroups
 from .timeline import Timeline
 from .traffic import (
     BASE_SERVICE_S,
@@ -138,8 +139,11 @@ class ReferenceRun:
         self.visits = 0
         # Power: the same facility and boot processes as sim.engine, with the same seeded jitter.
         self.boot_rng = random.Random(f"{s.seed}:boot")
-        self.servers = ServerGroups(env, g, self.boot_rng, self._servers_lost)
-        self.facility = Facility(env, s, g.graph["halls"], self.boot_rng, lambda *a: None, self._on_hall)
+        self.clock = Clock(env)
+        self.servers = ServerGroups(self.clock, g, self.boot_rng, self._servers_lost)
+        self.facility = Facility(self.clock, s, g.graph["halls"], lambda *a: None, self._on_hall)
+        for t, on in s.utility_flips():
+            self.clock.call_at(t, lambda on=on: self.facility.set_utility(on))
         self.avail = [1.0] * n
         env.process(self._steps())
         self.erlang_k = max(1, round(1.0 / rate_scale))
@@ -181,7 +185,7 @@ class ReferenceRun:
         dt = s.step_s
         for k in range(s.steps + 1):
             if k:
-                yield AfterFacility(env, dt)
+                yield after_facility(env, dt)
                 self.facility.advance(dt)
             if self.servers.dirty:
                 self.servers.dirty = False

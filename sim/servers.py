@@ -1,83 +1,109 @@
-"""Server groups: one per (node, hall), booted while its hall has power — and the availability
-each node gets from them. Shared by the fast engine and the request-level reference so both see
-the same power timeline, boot jitter included.
+"""Server groups: one per (node, hall) — or one per node outside the halls — booted while it has
+power and is not stopped, and the availability each node gets from them. Shared by the fast engine
+and the request-level reference so both see the same power timeline, boot jitter included.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Callable
 
 import networkx as nx
-import simpy
-from simpy.events import Event as _SimEvent
+
+from .clock import Clock, State
 
 BOOT_JITTER = (0.8, 1.25)           # [assumption] spread of boot times around boot_min
-
-
-class AfterFacility(_SimEvent):
-    """A timeout processed after every ordinary event at the same instant (priority 2), so a
-    step sees every facility change that happens at its own time."""
-
-    def __init__(self, env: simpy.Environment, delay: float) -> None:
-        super().__init__(env)
-        self._ok = True
-        self._value = None
-        env.schedule(self, 2, delay)  # type: ignore[arg-type]  # simpy: priority after NORMAL (1)
+NO_HALL = ""                        # the one group of a node that runs outside the primary's halls
+SERVER_KINDS = ("infrastructure", "datastore", "cache", "queue", "service", "edge")
 
 
 class ServerGroups:
-    """Boots, power losses and the availability they give each node.
+    """Boots, power losses, crashes (`node_stop`) and the availability they give each node.
 
-    `on_lost(node, share)` is called when a hall's loss takes `share` of a node's servers down
-    (caches lose their contents); `dirty` says availability must be read again.
+    `on_lost(node, share)` is called when servers holding `share` of a node's contents go down
+    (caches lose their contents); `st.dirty` says availability must be read again.
     """
 
-    def __init__(self, env: simpy.Environment, g: nx.DiGraph, rng: random.Random,
+    def __init__(self, clock: Clock, g: nx.DiGraph, rng: random.Random,
                  on_lost: Callable[[str, float], None]) -> None:
-        self.env, self.g, self.rng, self.on_lost = env, g, rng, on_lost
-        self.groups: dict[str, dict[str, bool]] = {
-            n: {h: True for h in d["halls"]} for n, d in g.nodes(data=True) if d.get("halls")}
-        self.booting: dict[tuple[str, str], simpy.Process] = {}
+        self.clock, self.g, self.on_lost = clock, g, on_lost
+        groups = {n: {h: True for h in (d.get("halls") or (NO_HALL,))}
+                  for n, d in g.nodes(data=True) if d["kind"] in SERVER_KINDS}
+        self.st = State(groups=groups, booting={}, stopped=set(), dirty=True, rng=rng)
         needs_first = [n for n in nx.topological_sort(
-            nx.DiGraph([(v, u) for u, v, k in g.edges(data="kind") if k == "needs"])) if n in self.groups]
-        self.order = needs_first + [n for n in self.groups if n not in needs_first]
-        self.dirty = True
+            nx.DiGraph([(v, u) for u, v, k in g.edges(data="kind") if k == "needs"])) if n in groups]
+        self.order = needs_first + [n for n in groups if n not in needs_first]
+        self.in_halls = {n: tuple(d.get("halls", ())) for n, d in g.nodes(data=True) if n in groups}
+        clock.register("servers.booted", self._booted)
+
+    @property
+    def groups(self) -> dict[str, dict[str, bool]]:
+        return self.st.groups
+
+    @property
+    def dirty(self) -> bool:
+        return self.st.dirty
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        self.st.dirty = value
 
     def on_hall(self, hall: str, on: bool) -> list[str]:
         """A hall's power changed: boot its groups or take them down. Returns the nodes affected."""
+        st = self.st
         affected = []
-        for node, groups in self.groups.items():
+        for node, groups in st.groups.items():
             if hall not in groups:
                 continue
             affected.append(node)
-            proc = self.booting.pop((node, hall), None)
-            if proc is not None and proc.is_alive:
-                proc.interrupt()
+            self.clock.cancel(st.booting.pop((node, hall), None))
             if on:
-                self.booting[(node, hall)] = self.env.process(self._boot(node, hall))
+                if node not in st.stopped:
+                    self._boot(node, hall)
             else:
                 if groups[hall]:
                     self.on_lost(node, 1.0 / len(groups))
                 groups[hall] = False
-        self.dirty = True
+        st.dirty = True
         return affected
 
-    def _boot(self, node: str, hall: str) -> Generator[Any, Any, None]:
-        minutes = self.g.nodes[node].get("boot_min", 3.0) * self.rng.uniform(*BOOT_JITTER)
-        try:
-            yield self.env.timeout(minutes * 60.0)
-            self.groups[node][hall] = True
-            self.dirty = True
-        except simpy.Interrupt:
-            return
+    def stop(self, node: str) -> None:
+        """The node's servers crash (a `node_stop` intervention starts): every group goes down."""
+        st = self.st
+        st.stopped.add(node)
+        groups = st.groups[node]
+        up = sum(groups.values())
+        if up:
+            self.on_lost(node, up / len(groups))
+        for hall in groups:
+            self.clock.cancel(st.booting.pop((node, hall), None))
+            groups[hall] = False
+        st.dirty = True
+
+    def start(self, node: str, hall_on: Callable[[str], bool]) -> None:
+        """The crash is over (the intervention ends): groups with power boot again."""
+        st = self.st
+        st.stopped.discard(node)
+        for hall in st.groups[node]:
+            if hall == NO_HALL or hall_on(hall):
+                self._boot(node, hall)
+        st.dirty = True
+
+    def _boot(self, node: str, hall: str) -> None:
+        minutes = self.g.nodes[node].get("boot_min", 3.0) * self.st.rng.uniform(*BOOT_JITTER)
+        self.st.booting[(node, hall)] = self.clock.after(minutes * 60.0, "servers.booted", node, hall)
+
+    def _booted(self, node: str, hall: str) -> None:
+        self.st.booting.pop((node, hall), None)
+        self.st.groups[node][hall] = True
+        self.st.dirty = True
 
     def availability(self) -> dict[str, float]:
         """Share of each node's servers that are powered, booted and can reach what they need."""
         avail: dict[str, float] = {}
+        groups_of = self.st.groups
         for node in self.order:
-            groups = self.groups[node]
+            groups = groups_of[node]
             share = sum(groups.values()) / len(groups)
             if any(avail.get(need, 1.0) <= 0.0 for need in self.g.nodes[node].get("needs", ())):
                 share = 0.0
@@ -85,6 +111,9 @@ class ServerGroups:
         return avail
 
     def booting_nodes(self, hall_on: Callable[[str], bool]) -> dict[str, bool]:
-        """Nodes with a group whose hall is on but which has not finished booting."""
-        return {node: any(not booted and hall_on(h) for h, booted in g.items())
-                for node, g in self.groups.items()}
+        """Nodes with a group whose hall is on (or that runs outside the halls) but which has not
+        finished booting."""
+        st = self.st
+        return {node: any(not booted and (h == NO_HALL or hall_on(h)) and node not in st.stopped
+                          for h, booted in g.items())
+                for node, g in st.groups.items()}

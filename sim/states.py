@@ -11,6 +11,7 @@ from typing import Any
 
 import networkx as nx
 
+from .clock import State
 from .timeline import DEGRADED, DOWN, OVERLOADED, RECOVERING, STATES, UP, Event
 from .traffic import TrafficModel
 
@@ -28,10 +29,7 @@ class Classifier:
         self.node_ids: list[str] = list(g.nodes)
         self.pos = {n: i for i, n in enumerate(self.node_ids)}
         self.edge_ids: list[tuple[str, str]] = list(g.edges)
-        self.codes = [UP] * len(self.node_ids)
-        self.fac_state: dict[str, tuple[int, str]] = {}
-        self.hall_cause: dict[str, str] = {}
-        self.pending: list[Event] = []
+        self.st = State(codes=[UP] * len(self.node_ids), fac_state={}, hall_cause={}, pending=[], pers_low=False)
         self.label = {n: str(d.get("label", n)) for n, d in g.nodes(data=True)}
         self.traffic_pos = [self.pos[n] for n in model.ids]
         self.infra = [n for n, d in g.nodes(data=True) if d["kind"] == "infrastructure"]
@@ -39,34 +37,32 @@ class Classifier:
         midx = {e: k for k, e in enumerate(model.edge_ids)}
         self.edge_model = [midx.get(e, -1) for e in self.edge_ids]
         self.edge_target = [self.pos[v] for _, v in self.edge_ids]
-        self.pers_low = False
+        # The feature whose answers can be personalised or generic (role "feed"), if any.
+        self.feed = next((n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role") == "feed"), None)
 
-    def state(self) -> dict[str, Any]:
-        """A copy of what carries from one step to the next (for a checkpoint)."""
-        return {"codes": list(self.codes), "fac_state": dict(self.fac_state), "hall_cause": dict(self.hall_cause),
-                "pending": list(self.pending), "pers_low": self.pers_low}
+    @property
+    def codes(self) -> list[int]:
+        return self.st.codes
 
-    def set_state(self, state: dict[str, Any]) -> None:
-        self.codes = list(state["codes"])
-        self.fac_state = dict(state["fac_state"])
-        self.hall_cause = dict(state["hall_cause"])
-        self.pending = list(state["pending"])
-        self.pers_low = bool(state["pers_low"])
+    @property
+    def hall_cause(self) -> dict[str, str]:
+        return self.st.hall_cause
 
     def set_facility(self, node: str, state: str, cause: str, t: float) -> None:
         code = STATES.index(state)
-        old = self.fac_state.get(node, (UP, ""))[0]
-        self.fac_state[node] = (code, cause)
+        old = self.st.fac_state.get(node, (UP, ""))[0]
+        self.st.fac_state[node] = (code, cause)
         if code != old:
-            self.pending.append(Event(float(t), node, state, cause))
+            self.st.pending.append(Event(float(t), node, state, cause))
 
     # ---- per step -------------------------------------------------------------------------
     def classify(self, t: float, avail: dict[str, float], booting: dict[str, bool],
                  backlog: float) -> tuple[list[int], list[Event]]:
         m = self.model
-        prev = self.codes
+        st = self.st
+        prev = st.codes
         new = list(prev)
-        for node, (code, _) in self.fac_state.items():
+        for node, (code, _) in st.fac_state.items():
             new[self.pos[node]] = code
         for node in self.infra:
             share, boot = avail.get(node, 1.0), booting.get(node, False)
@@ -81,10 +77,10 @@ class Classifier:
                 ok = m.class_success(node)
                 down_thr = FEATURE_DOWN_LEAVE if was == DOWN else FEATURE_DOWN_ENTER
                 code = DOWN if ok < down_thr else DEGRADED if ok < deg_thr else UP
-                if node == "for_you_feed" and code == UP:
+                if node == self.feed and code == UP:
                     pers = m.class_quality(node) / max(ok, 1e-9)
-                    self.pers_low = pers < (PERSONALISED_LEAVE if self.pers_low else PERSONALISED_ENTER)
-                    if self.pers_low:
+                    st.pers_low = pers < (PERSONALISED_LEAVE if st.pers_low else PERSONALISED_ENTER)
+                    if st.pers_low:
                         code = DEGRADED
             else:
                 share = avail.get(node, 1.0)
@@ -102,12 +98,12 @@ class Classifier:
                 else:
                     code = UP
             new[p] = code
-        self.codes = new
-        events, self.pending = self.pending, []
+        st.codes = new
+        events, st.pending = st.pending, []
         for j, (a, b) in enumerate(zip(prev, new)):
             if a != b:
                 node = self.node_ids[j]
-                if node not in self.fac_state:
+                if node not in st.fac_state:
                     events.append(Event(float(t), node, STATES[b], self.cause(node, b, a, avail, booting, backlog)))
         return new, events
 
@@ -207,7 +203,7 @@ class Classifier:
         ok = m.class_success(node)
         if code == UP:
             return f"working again ({ok:.0%} succeed)"
-        if node == "for_you_feed" and self.pers_low and ok >= DEGRADED_ENTER:
+        if node == self.feed and self.st.pers_low and ok >= DEGRADED_ENTER:
             return "generic feed — ranking unavailable, serving the popular-videos pool"
         chain = self.culprit_chain(node)
         if not chain:

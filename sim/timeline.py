@@ -17,6 +17,8 @@ import networkx as nx
 
 from .scenario import Scenario
 
+_TRAFFIC = ("datastore", "cache", "queue", "service", "edge", "feature")   # sim.architecture.TRAFFIC_KINDS
+
 # Node states, in the order their codes are stored (code = index).
 STATES: tuple[str, ...] = ("up", "degraded", "overloaded", "down", "recovering")
 UP, DEGRADED, OVERLOADED, DOWN, RECOVERING = range(len(STATES))
@@ -42,6 +44,17 @@ METRICS: dict[str, tuple[str, str]] = {
     "hall_temp_c": ("°C", "hottest data hall's air temperature"),
 }
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+# Per feature, for every architecture (whatever roles it declares): success_<id> and latency_s_<id>.
+FEATURE_METRICS: dict[str, tuple[str, str]] = {
+    "success": ("fraction", "share of this feature's requests that succeed"),
+    "latency_s": ("seconds", "mean time this feature's requests take, failures included"),
+}
+# Per step and node (--node-metrics-csv): rates are multiples of that node's normal load (1.0 = normal).
+NODE_COLUMNS: tuple[str, ...] = ("t_s", "node", "state", "offered", "goodput", "capacity", "utilisation", "latency_s")
+
+
+def feature_metric_names(features: Iterable[str]) -> tuple[str, ...]:
+    return tuple(f"{kind}_{f}" for f in features for kind in FEATURE_METRICS)
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,14 @@ class Timeline:
     events: list[Event]
     milestones: list[Milestone]
     extras: dict[str, Any] = field(default_factory=dict)
-    checkpoints: list[Any] = field(default_factory=list, repr=False)  # sim.checkpoint.Checkpoint, if asked for
+    checkpoints: list[Any] = field(default_factory=list, repr=False)  # sim.simulation.Checkpoint, if asked for
+    # [step] -> (offered, goodput, capacity, utilisation, latency_s) per traffic node, if asked for
+    node_rows: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """Every metric of this run: the story's (METRIC_NAMES), then success_/latency_s_ per feature."""
+        return METRIC_NAMES + tuple(k for k in self.metrics if k not in METRICS)
 
     # ---- reading -------------------------------------------------------------------------
     def index_at(self, t_s: float) -> int:
@@ -95,18 +115,38 @@ class Timeline:
 
     # ---- writing -------------------------------------------------------------------------
     def metrics_rows(self) -> Iterable[dict[str, Any]]:
+        names = self.metric_names
         for i, t in enumerate(self.t_s):
             row: dict[str, Any] = {"t_s": t}
-            for name in METRIC_NAMES:
+            for name in names:
                 row[name] = self.metrics[name][i]
             yield row
 
     def metrics_csv(self) -> str:
+        names = self.metric_names
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(("t_s",) + METRIC_NAMES)
+        writer.writerow(("t_s",) + names)
         for i, t in enumerate(self.t_s):
-            writer.writerow([_fmt(t)] + [_fmt(self.metrics[m][i]) for m in METRIC_NAMES])
+            writer.writerow([_fmt(t)] + [_fmt(self.metrics[m][i]) for m in names])
+        return buf.getvalue()
+
+    def node_metrics_csv(self) -> str:
+        """One row per step and node (NODE_COLUMNS); blank where a number does not apply (a facility
+        node carries no requests, a feature has no capacity). Needs a run with node_metrics=True."""
+        if not self.node_rows:
+            raise ValueError("this run kept no node metrics (run it with node_metrics=True)")
+        traffic = [n for n, d in self.graph.nodes(data=True) if d["kind"] in _TRAFFIC]
+        col = {n: i for i, n in enumerate(traffic)}
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(NODE_COLUMNS)
+        for step, (t, codes) in enumerate(zip(self.t_s, self.node_states)):
+            rows = self.node_rows[step]
+            for j, node in enumerate(self.node_ids):
+                i = col.get(node)
+                values = ["" if i is None else _fmt(rows[c][i]) for c in range(5)]
+                writer.writerow([_fmt(t), node, STATES[codes[j]]] + values)
         return buf.getvalue()
 
     def events_csv(self) -> str:

@@ -19,6 +19,7 @@ import networkx as nx
 
 from . import mechanisms as m
 from .architecture import TRAFFIC_KINDS
+from .clock import State
 from .scenario import Scenario
 
 BASE_SERVICE_S = 0.03           # [assumption] a node's own service time when idle
@@ -139,12 +140,12 @@ class TrafficModel:
         self._baseline = True
         self.step(1.0, [1.0] * n, self.normal_demand(1.0), shedding=False, breakers=False)
         self._baseline = False
-        L0 = list(self.arrivals_total)
+        L0 = list(self.st.arrivals_total)
         # A fallback target is sized for the call it stands in for, not for its idle baseline.
         for k in range(e_count):
             if self.fb_edge[k] >= 0:
                 j = self.fb_edge[k]
-                L0[self.dst[j]] += sum(self.edge_load[c * e_count + k] for c in range(c_count))
+                L0[self.dst[j]] += sum(self.st.edge_load[c * e_count + k] for c in range(c_count))
         self.L0 = [max(x, 1e-6) for x in L0]
         self.reset()
         warm_s = scenario.cache_warmup_min * 60.0
@@ -192,36 +193,50 @@ class TrafficModel:
     # ---- state ---------------------------------------------------------------------------
     def reset(self) -> None:
         c, n, e = self.c_count, self.n, self.e_count
-        self.queue = [0.0] * n
-        self.warm = [1.0] * n                   # share of each cache's working set held
-        self.p_att = [1.0] * (c * e)            # per-attempt success, last step
-        self.s_call = [1.0] * (c * e)           # per-call success after retries, last step
-        self.node_ok = [1.0] * n
-        self.p_retry = [1.0] * (c * e)          # per-attempt success ignoring shed rejections
-        self.breaker_until = [-1.0] * e         # open until this time (s)
-        self.half_open = [False] * e
-        self.now = 0.0
-        self.capacity: list[float] = []
-        self.arrivals: list[float] = []
-        self.arrivals_total: list[float] = [0.0] * n
-        self.edge_load: list[float] = [0.0] * (c * e)
-        self._cap_for: list[float] | None = None   # capacity is recomputed when availability changes
-        self._cap_avail: list[float] = []
+        self.st = State(
+            queue=[0.0] * n,
+            warm=[1.0] * n,                 # share of each cache's working set held
+            p_att=[1.0] * (c * e),          # per-attempt success, last step
+            s_call=[1.0] * (c * e),         # per-call success after retries, last step
+            node_ok=[1.0] * n,
+            p_retry=[1.0] * (c * e),        # per-attempt success ignoring shed rejections
+            breaker_until=[-1.0] * e,       # open until this time (s)
+            half_open=[False] * e,
+            now=0.0,
+            capacity=[],
+            arrivals=[],
+            arrivals_total=[0.0] * n,
+            edge_load=[0.0] * (c * e),
+            edge_load1=[0.0] * (c * e),
+            calls_eff=[0.0] * (c * e),
+            send=[1.0] * e,
+            amplification=1.0,
+            own_ok=[1.0] * n,
+            util=[0.0] * n,
+            wait=[0.0] * n,
+            succ=[1.0] * (c * n),
+            qual=[1.0] * (c * n),
+            lat=[0.0] * (c * n),
+            edge_fail=[0.0] * e,
+            cap_avail=None,                 # the availability the capacities were computed for
+            cap_mult=[1.0] * n,             # capacity left by `capacity_loss` interventions
+            extra_lat=[0.0] * e,            # seconds added to each call by `latency` interventions
+            cap_dirty=True,
+        )
 
-    # Everything a step changes (tests/unit/test_resume.py checks that nothing else is).
-    STATE = ("queue", "warm", "p_att", "s_call", "node_ok", "p_retry", "breaker_until", "half_open", "now",
-             "capacity", "arrivals", "arrivals_total", "edge_load", "edge_load1", "calls_eff", "send",
-             "amplification", "own_ok", "util", "wait", "succ", "qual", "lat", "edge_fail")
+    def __getattr__(self, name: str) -> Any:
+        """The state's values read as the model's (model.succ, model.util …)."""
+        if name == "st":
+            raise AttributeError(name)
+        try:
+            return getattr(self.st, name)
+        except AttributeError:
+            raise AttributeError(f"TrafficModel has no attribute {name!r}") from None
 
-    def state(self) -> dict[str, Any]:
-        """A copy of the state a step changes (for a checkpoint)."""
-        return {k: _copy(getattr(self, k)) for k in self.STATE}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Continue from a checkpoint's state (copied, so the checkpoint can be used again)."""
-        for k in self.STATE:
-            setattr(self, k, _copy(state[k]))
-        self._cap_for, self._cap_avail = None, []
+    def set_interventions(self, cap_mult: list[float], extra_lat: list[float]) -> None:
+        """Capacity left per node and seconds added per call, from the interventions in force."""
+        self.st.cap_mult, self.st.extra_lat = list(cap_mult), list(extra_lat)
+        self.st.cap_dirty = True
 
     def normal_demand(self, scale: float) -> list[float]:
         """Requests/s per class at `scale` × normal traffic (consumers at the normal event rate)."""
@@ -238,34 +253,36 @@ class TrafficModel:
         """Requests/s each node can serve: its powered, booted share at the primary site plus the
         secondary site's warm copy, sized at failover_headroom × its normal load [assumption]."""
         h = self.s.failover_headroom
-        return [HUGE if f else x * l0 * a + (h * l0 if sec else 0.0)
-                for f, x, l0, a, sec in zip(self.is_feature, self.cap_x, self.L0, avail, self.secondary)]
+        return [HUGE if f else (x * l0 * a + (h * l0 if sec else 0.0)) * cm
+                for f, x, l0, a, sec, cm in zip(self.is_feature, self.cap_x, self.L0, avail, self.secondary,
+                                                self.st.cap_mult)]
 
     def hit_ratio(self, i: int) -> float:
-        return self.hit_max[i] * self.warm[i]
+        return self.hit_max[i] * self.st.warm[i]
 
     # ---- one step ------------------------------------------------------------------------
     def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
         n, e_count = self.n, self.e_count
         policy = self.s.retry_policy
+        st = self.st
         if self._baseline:
             cap = [HUGE] * n
-        elif avail is not self._cap_for or avail != self._cap_avail:
+        elif st.cap_dirty or avail != st.cap_avail:
             cap = self.capacity_for(avail)
-            self._cap_for, self._cap_avail = avail, list(avail)
+            st.cap_avail, st.cap_dirty = list(avail), False
         else:
-            cap = self.capacity
-        self.capacity = cap
-        now = self.now
+            cap = st.capacity
+        st.capacity = cap
+        now = self.st.now
         send = [1.0] * e_count
         if breakers:
             for k in range(e_count):
-                if self.breaker_until[k] > now:
+                if self.st.breaker_until[k] > now:
                     send[k] = 0.0
-                elif self.half_open[k]:
+                elif self.st.half_open[k]:
                     send[k] = BREAKER_PROBE
-        self.send = send
-        p_prev, s_prev = self.p_retry, self.s_call
+        self.st.send = send
+        p_prev, s_prev = self.st.p_retry, self.st.s_call
 
         # Top-down: load.
         c_count = self.c_count
@@ -274,14 +291,14 @@ class TrafficModel:
         for c in range(c_count):
             arr[c * n + self.root[c]] = demand[c]
             arr1[c * n + self.root[c]] = demand[c]
-        queue, own_ok, util, wait = self.queue, [1.0] * n, [0.0] * n, [0.0] * n
+        queue, own_ok, util, wait = self.st.queue, [1.0] * n, [0.0] * n, [0.0] * n
         a_tot = [0.0] * n
         eload = [0.0] * (c_count * e_count)
         eload1 = [0.0] * (c_count * e_count)
         calls_eff = [0.0] * (c_count * e_count)
         amp_total = amp_first = 0.0
         queue_step, policy_attempts = m.queue_step, m.policy_attempts
-        is_cache, hit_max, warm = self.is_cache, self.hit_max, self.warm
+        is_cache, hit_max, warm = self.is_cache, self.hit_max, self.st.warm
         for i, cis, pairs in self.td_plan:
             a = 0.0
             for ci in cis:
@@ -323,10 +340,10 @@ class TrafficModel:
                 if backend:
                     amp_total += base
                     amp_first += base1
-        self.amplification = amp_total / amp_first if amp_first > 0 else 1.0
-        self.arrivals, self.arrivals_total = arr, a_tot
-        self.edge_load, self.edge_load1, self.calls_eff = eload, eload1, calls_eff
-        self.own_ok, self.util, self.wait = own_ok, util, wait
+        self.st.amplification = amp_total / amp_first if amp_first > 0 else 1.0
+        self.st.arrivals, self.st.arrivals_total = arr, a_tot
+        self.st.edge_load, self.st.edge_load1, self.st.calls_eff = eload, eload1, calls_eff
+        self.st.own_ok, self.st.util, self.st.wait = own_ok, util, wait
 
         # Bottom-up: success, quality (no fallback used) and latency per class.
         succ = [1.0] * (c_count * n)
@@ -341,6 +358,8 @@ class TrafficModel:
         ok_sum = [0.0] * n
         best = [0.0] * n
         backoff = policy == "backoff"
+        extra_lat = st.extra_lat
+        slowed = any(extra_lat)
         late_share, call_success, service_latency = m.late_share, m.call_success, m.service_latency
         expected_attempts, budget_call_success = m.expected_attempts, m.budget_call_success
         for i, per_class, leaf in self.bu_plan:
@@ -352,6 +371,9 @@ class TrafficModel:
                 s_i, q_i, lat_i, lok_i = 1.0, 1.0, own_lat, own_lat
                 for ck, cd, d, k, t_out, allowed, is_fb, fb_ck, needed, calls_k, mode in edges:
                     lat_d, lok_d = lat[cd], lok[cd]
+                    if slowed:                              # a `latency` intervention in force
+                        lat_d += extra_lat[k]
+                        lok_d += extra_lat[k]
                     s_d = succ[cd]
                     # Fast path: responses far inside the timeout are never late.
                     fine = s_d if lok_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lok_d, t_out))
@@ -407,66 +429,66 @@ class TrafficModel:
                 succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
                 ok_sum[i] += arr[ci] * s_i
                 best[i] = s_i if s_i > best[i] else best[i]
-        self.succ, self.qual, self.lat = succ, qual, lat
+        self.st.succ, self.st.qual, self.st.lat = succ, qual, lat
         # Share of requests reaching each node that it completes (itself and its calls).
-        self.node_ok = [(ok_sum[i] / a_tot[i] if a_tot[i] > 0 else (best[i] if self.pairs[i] else 1.0))
+        self.st.node_ok = [(ok_sum[i] / a_tot[i] if a_tot[i] > 0 else (best[i] if self.pairs[i] else 1.0))
                         * own_ok[i] for i in range(n)]
-        self.p_att, self.s_call, self.p_retry = p_att, s_call, p_retry
-        self.edge_fail = [1.0 if send[k] == 0.0 else (e_fail[k] / e_load[k] if e_load[k] > 0 else 0.0)
+        self.st.p_att, self.st.s_call, self.st.p_retry = p_att, s_call, p_retry
+        self.st.edge_fail = [1.0 if send[k] == 0.0 else (e_fail[k] / e_load[k] if e_load[k] > 0 else 0.0)
                           for k in range(e_count)]
         if not self._baseline:
             if breakers:
                 self._update_breakers()
             self._update_caches(dt)
-        self.now += dt
+        self.st.now += dt
 
     def _update_breakers(self) -> None:
-        e_count, now = self.e_count, self.now
+        e_count, now = self.e_count, self.st.now
         for k in range(e_count):
             load = fail = 0.0
             for c in range(self.c_count):
-                x = self.edge_load[c * e_count + k]
+                x = self.st.edge_load[c * e_count + k]
                 load += x
-                fail += x * (1.0 - self.p_att[c * e_count + k])
-            if self.breaker_until[k] > now:
+                fail += x * (1.0 - self.st.p_att[c * e_count + k])
+            if self.st.breaker_until[k] > now:
                 continue
             if load > 0 and fail / load > BREAKER_TRIP:
-                self.breaker_until[k] = now + BREAKER_OPEN_S
-                self.half_open[k] = True
-            elif load > 0 and self.half_open[k]:
-                self.half_open[k] = False
+                self.st.breaker_until[k] = now + BREAKER_OPEN_S
+                self.st.half_open[k] = True
+            elif load > 0 and self.st.half_open[k]:
+                self.st.half_open[k] = False
 
     def _update_caches(self, dt: float) -> None:
         """Fill caches from backend responses — late ones too: a look-aside cache stores what the
         database returns even when the user's request has already timed out."""
-        load, succ, warm = self.edge_load, self.succ, self.warm
+        load, succ, warm = self.st.edge_load, self.st.succ, self.st.warm
         for c_node, d, pairs in self.cache_plan:
             fills = 0.0
             for ck, cd in pairs:
                 fills += load[ck] * succ[cd]
-            warm[c_node] = m.warm_cache(warm[c_node], fills * self.own_ok[d], dt, self.cache_items[c_node])
+            warm[c_node] = m.warm_cache(warm[c_node], fills * self.st.own_ok[d], dt, self.cache_items[c_node])
 
     def lose_cache(self, node: int, share: float) -> None:
         """A cache that loses power loses its contents (share = part of its servers lost)."""
-        self.warm[node] *= 1.0 - share
+        self.st.warm[node] *= 1.0 - share
 
     # ---- read-outs -----------------------------------------------------------------------
     def class_success(self, root: str) -> float:
         c = self.class_of[root]
-        return self.succ[c * self.n + self.root[c]]
+        return self.st.succ[c * self.n + self.root[c]]
 
     def class_quality(self, root: str) -> float:
         c = self.class_of[root]
-        return self.qual[c * self.n + self.root[c]]
+        return self.st.qual[c * self.n + self.root[c]]
 
     def class_latency(self, root: str) -> float:
         c = self.class_of[root]
-        return self.lat[c * self.n + self.root[c]]
+        return self.st.lat[c * self.n + self.root[c]]
 
     def node_success(self, i: int) -> float:
         """Share of requests reaching node i that it completes (itself and its calls)."""
-        return self.node_ok[i]
+        return self.st.node_ok[i]
 
     def retry_amplification(self) -> float:
         """Attempts reaching backends per attempt a retry-free client would send."""
-        return self.amplification
+        return self.st.amplification

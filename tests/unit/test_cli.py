@@ -46,7 +46,7 @@ def test_settings_accumulate_and_seed_applies(tmp_path, capsys):
                  "--set", "max_retries=2", "--set", "power_restored_min=never", "--save-scenario", str(path)]) == 0
     text = path.read_text()
     assert 'preset = "retry_storm"' in text
-    for line in ('seed = "7"', 'retry_policy = "backoff"', 'max_retries = "2"', 'power_restored_min = "never"'):
+    for line in ('seed = "7"', 'retry_policy = "backoff"', 'max_retries = "2"', '[[action]]\nkind = "power"\nstart_min = 15\n'):
         assert line in text
     out = capsys.readouterr().out
     assert "retry_policy=backoff" in out and "seed 7" in out

@@ -1,0 +1,451 @@
+"""The steppable simulation: `Simulation(scenario, architecture).step()` advances one time step.
+
+Shape (after Mesa's `Model.step()` + `DataCollector`): components — the clock (sim.clock), the
+facility (sim.power), the server groups (sim.servers), the traffic model (sim.traffic), the state
+classifier (sim.states) and the story kept here — each hold their changing values in one plain
+object, `st`. Saving a run is pickling those objects together (`snapshot`), restoring it is
+unpickling them (`restore`); nothing lists fields by hand, and a test checks that a step changes
+nothing outside them. What a step records (one row of metrics, states and call failures) is
+appended to `records` and never changed, so a snapshot keeps only how many rows there were.
+
+Every timed change comes from the scenario's interventions (sim.interventions): their starts and
+ends are fired by the clock before the step at the same instant, and what they change is derived
+from the set in force, so a run resumed under another scenario with the same past continues
+exactly as a run of that scenario from minute 0 would.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from . import mechanisms as m
+from .architecture import default_architecture, feature_roles
+from .clock import Clock, State
+from .interventions import Intervention, boundaries, power_flips
+from .power import Facility
+from .scenario import Scenario, ScenarioError
+from .servers import SERVER_KINDS, ServerGroups
+from .states import Classifier
+from .timeline import METRIC_NAMES, Event, Milestone, Timeline, feature_metric_names
+from .traffic import HUGE, TrafficModel
+
+VIEWS_START = 10_000.0              # the sample creator's views before the run
+SAMPLE_VIEWS_PER_S = 1.0            # the sample creator's views per second in normal times
+USD_PER_VIEW = 0.004                # [assumption] $4 per 1,000 views
+NOISE = 0.02                        # [assumption] ±2 % step-to-step demand noise (seeded)
+BASE_REPEAT = 0.02                  # repeats in a healthy personalised feed [assumption]
+BACKLOG_MARK = 1000.0               # events: a backlog worth a "Counters caught up" milestone
+CONSUMER_HEADROOM = 0.9             # a log consumer pulls at most this share of its capacity
+HEALTHY_SUCCESS = 0.95              # a feature users act on works when this share succeeds …
+HEALTHY_PERSONALISED = 0.90         # … and the feed is this personalised (sim.outcomes uses the same)
+CORE_ROLES = ("login", "upload", "feed")  # what users act on; with none of them, every feature counts
+NODE_METRICS = ("offered", "goodput", "capacity", "utilisation", "latency_s")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A run's whole state after step `step` (time `t_s`): the components' states, pickled."""
+
+    step: int
+    t_s: float
+    blob: bytes = field(repr=False)
+
+
+class Simulation:
+    """One run of a scenario on an architecture, a step at a time. Deterministic for a seed."""
+
+    def __init__(self, scenario: Scenario, architecture: nx.DiGraph | None = None, *,
+                 node_metrics: bool = False) -> None:
+        s = scenario
+        g = architecture if architecture is not None else default_architecture()
+        self.s, self.g = s, g
+        self.steps = s.steps
+        self.clock = Clock()
+        self.model = TrafficModel(g, s)
+        self.classifier = Classifier(g, self.model)
+        self.roles = feature_roles(g)
+        self.features = [n for n in self.model.class_ids if g.nodes[n]["kind"] == "feature"]
+        self.core = [self.roles[r] for r in CORE_ROLES if r in self.roles] or list(self.features)
+        self.metric_names = METRIC_NAMES + feature_metric_names(self.features)
+        self.node_metrics = node_metrics
+        self.actions = s.actions
+        self._targets = [self._resolve(a) for a in s.actions]
+        feed = g.nodes[self.roles["feed"]] if "feed" in self.roles else {}
+        self.pool_repeat = m.pool_repeat_rate(s.feed_pool_size, feed.get("repeat_session", 50))
+        self.sample = SAMPLE_VIEWS_PER_S / max(self.model.event_rate(1.0), 1e-9)
+        self.has_events = self.model.event_rate(1.0) > 0
+        self.consumers = [(self.model.class_of[r], self.model.idx[r]) for r in self.model.consumers]
+        self.servers = ServerGroups(self.clock, g, random.Random(f"{s.seed}:boot"), self._servers_lost)
+        self.facility = Facility(self.clock, s, g.graph["halls"], self._on_facility, self._on_hall)
+        self.st = State(
+            k=-1,
+            noise=random.Random(f"{s.seed}:demand"),    # step-to-step demand noise
+            active=[False] * len(s.actions),            # interventions in force
+            shedding=s.load_shedding,
+            demand_mult=[1.0] * self.model.c_count,
+            avail_vec=[1.0] * self.model.n,
+            avail={},
+            booting={},
+            pace={},                                    # log consumers' pace (share of their pull rate)
+            prev_success=[1.0] * self.model.c_count,    # last step's success per class (events produced)
+            backlog=0.0,
+            views_true=VIEWS_START,
+            last_views_shown=VIEWS_START,
+            last_earn_shown=VIEWS_START * USD_PER_VIEW,
+            was_harmed=False,
+            recovered_once=False,
+            backlog_built_up=False,                     # a backlog worth announcing the end of
+            ms_seen=set(),
+            events=[],
+            milestones=[],
+        )
+        self.records = State(t_s=[], metrics={k: [] for k in self.metric_names}, states=[], edge_fail=[],
+                             nodes=[])
+        self._schedule_boundaries()
+
+    # ---- the one protocol: every component's state ------------------------------------------
+    def components(self) -> dict[str, Any]:
+        """Everything that has state; each keeps all of it in `.st`."""
+        return {"clock": self.clock, "facility": self.facility, "servers": self.servers, "traffic": self.model,
+                "classifier": self.classifier, "story": self}
+
+    def snapshot(self) -> Checkpoint:
+        """The whole state after the last step, as bytes (restored by `restore`)."""
+        blob = pickle.dumps({name: c.st for name, c in self.components().items()}, protocol=pickle.HIGHEST_PROTOCOL)
+        return Checkpoint(self.st.k, self.clock.now, blob)
+
+    def restore(self, cp: Checkpoint, records: Timeline) -> None:
+        """Continue from a checkpoint of a run whose past is this scenario's (sim.checkpoint), taking
+        that run's records up to it. Intervention effects are derived again from this scenario."""
+        states = pickle.loads(cp.blob)
+        for name, c in self.components().items():
+            c.st = states[name]
+        n = cp.step + 1
+        self.records = State(t_s=records.t_s[:n], metrics={k: records.metrics[k][:n] for k in self.metric_names},
+                             states=records.node_states[:n], edge_fail=records.edge_fail[:n],
+                             nodes=(records.node_rows[:n] if self.node_metrics and records.node_rows else []))
+        self.st.active = [a.active(cp.t_s) for a in self.actions]
+        self._apply_effects(announce=False)
+        self.clock.rebuild(cp.t_s, first=self._schedule_boundaries)
+
+    # ---- interventions ------------------------------------------------------------------------
+    def _resolve(self, a: Intervention) -> Any:
+        """An intervention's target in this architecture (ScenarioError names what is allowed)."""
+        g, model = self.g, self.model
+        if a.kind in ("capacity_loss", "node_stop"):
+            ok = ([n for n in model.ids if g.nodes[n]["kind"] != "feature"] if a.kind == "capacity_loss"
+                  else [n for n, d in g.nodes(data=True) if d["kind"] in SERVER_KINDS])
+            if a.node not in ok:
+                raise ScenarioError(f"{a.kind}: node={a.node!r} is not a node that {_serves(a.kind)}; "
+                                    f"nodes: {_listed(ok)}")
+            return model.idx.get(a.node, a.node)
+        if a.kind == "latency":
+            caller, _, callee = (a.call or "").partition(">")
+            calls = [f"{u}>{v}" for u, v in model.edge_ids]
+            if (caller, callee) not in model.edge_ids:
+                raise ScenarioError(f"latency: call={a.call!r} is not a call of this architecture; "
+                                    f"calls: {_listed(calls)}")
+            return model.edge_ids.index((caller, callee))
+        if a.kind == "load_surge" and a.feature is not None:
+            if a.feature not in self.features:
+                raise ScenarioError(f"load_surge: feature={a.feature!r} is not a feature; "
+                                    f"features: {_listed(self.features)}")
+            return model.class_of[a.feature]
+        return None
+
+    def _schedule_boundaries(self) -> None:
+        """Every start and end still ahead (all of them before the first step)."""
+        now, fresh = self.clock.now, self.st.k < 0
+        index = {id(a): i for i, a in enumerate(self.actions)}
+        for t, _, a, starts in boundaries(self.actions):
+            if t > now or fresh:
+                self.clock.call_at(t, lambda i=index[id(a)], on=starts: self._boundary(i, on))
+
+    def _boundary(self, i: int, starts: bool) -> None:
+        self.st.active[i] = starts
+        a = self.actions[i]
+        if a.kind == "node_stop":
+            stopped = any(on and x.kind == "node_stop" and x.node == a.node for on, x in zip(self.st.active, self.actions))
+            if starts:
+                self.servers.stop(a.node)
+            elif not stopped:
+                self.servers.start(a.node, lambda h: self.facility.halls[h].on)
+        self._apply_effects(announce=True, changed=a, starts=starts)
+
+    def _apply_effects(self, announce: bool, changed: Intervention | None = None, starts: bool = True) -> None:
+        """Derive what the interventions in force change, from the set alone."""
+        st, model = self.st, self.model
+        cap_mult, extra = [1.0] * model.n, [0.0] * model.e_count
+        demand = [1.0] * model.c_count
+        power_off = shed = False
+        for on, a, target in zip(st.active, self.actions, self._targets):
+            if not on:
+                continue
+            if a.kind == "power":
+                power_off = True
+            elif a.kind == "shed_load":
+                shed = True
+            elif a.kind == "capacity_loss" and isinstance(target, int):
+                cap_mult[target] *= 1.0 - float(a.fraction or 0.0)
+            elif a.kind == "latency":
+                extra[target] += float(a.added_ms or 0.0) / 1000.0
+            elif a.kind == "load_surge":
+                for c in range(model.c_count):
+                    if (target is None and model.class_ids[c] in self.features) or c == target:
+                        demand[c] *= float(a.factor or 1.0)
+        st.demand_mult = demand
+        was_shedding = st.shedding
+        st.shedding = self.s.load_shedding or shed
+        if cap_mult != model.st.cap_mult or extra != model.st.extra_lat:
+            model.set_interventions(cap_mult, extra)
+        if not announce or changed is None:
+            return
+        if changed.kind == "power":
+            self.facility.set_utility(not power_off)
+        elif changed.kind == "shed_load":
+            if st.shedding and not was_shedding and st.was_harmed:
+                self._milestone(self.clock.now, "Operators shed load")
+        # other kinds: markers come with the corrections (sim/narrate)
+
+    # ---- facility callbacks -------------------------------------------------------------
+    def _on_facility(self, t: float, who: str, state: str, cause: str) -> None:
+        if who.startswith("hall:"):
+            node = self.g.graph["pdu_of_hall"][who[5:]]
+        else:
+            node = self.g.graph["facility"].get(who)
+        if node is None:
+            return
+        self.classifier.set_facility(node, state, cause, t)
+        if who == "utility":
+            self._milestone(t, "Power cut" if state == "down" else "Power restored", repeat=True)
+        elif who == "generator" and state == "down":
+            self._milestone(t, "Generators fail to start")
+        elif who == "generator" and state == "up" and cause.startswith("carrying"):
+            self._milestone(t, "Generators carry the load", repeat=True)
+        elif who == "ups" and state == "down":
+            self._milestone(t, "UPS exhausted")
+        elif who.startswith("hall:") and state == "down" and "overheated" in cause:
+            self._milestone(t, f"{self.g.graph['halls'][who[5:]]['label']} overheated")
+
+    def _on_hall(self, hall: str, on: bool, cause: str) -> None:
+        for node in self.servers.on_hall(hall, on):
+            self.classifier.hall_cause[node] = cause
+
+    def _servers_lost(self, node: str, share: float) -> None:
+        """A cache that loses power loses its contents (share = part of its servers lost)."""
+        i = self.model.idx.get(node)
+        if i is not None and self.model.is_cache[i]:
+            self.model.lose_cache(i, share)
+
+    def _milestone(self, t: float, label: str, repeat: bool = False) -> None:
+        if not repeat and label in self.st.ms_seen:
+            return
+        self.st.ms_seen.add(label)
+        self.st.milestones.append(Milestone(float(t), label))
+
+    # ---- one step ---------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.st.k >= self.steps
+
+    def step(self) -> bool:
+        """Advance one step (the first call records minute 0). False once the run is complete."""
+        st, s, model = self.st, self.s, self.model
+        k = st.k + 1
+        if k > self.steps:
+            return False
+        dt = s.step_s
+        if k:
+            self.clock.run_until(self.clock.now + dt)
+            self.facility.advance(dt)
+        t = self.clock.now
+        if self.servers.st.dirty:
+            self.servers.st.dirty = False
+            st.avail = self.servers.availability()
+            st.booting = self.servers.booting_nodes(lambda h: self.facility.halls[h].on)
+            for node, share in st.avail.items():
+                i = model.idx.get(node)
+                if i is not None:
+                    st.avail_vec[i] = share
+        scale = s.load * (1.0 + NOISE * (st.noise.random() * 2.0 - 1.0))
+        demand = model.normal_demand(scale)
+        for c, x in enumerate(st.demand_mult):
+            if x != 1.0:
+                demand[c] *= x
+        if self.consumers:
+            cap = model.capacity_for(st.avail_vec)
+            event_rate = self._events_produced(scale)
+            for c, i in self.consumers:
+                # A consumer whose writes fail slows down (it blocks on the failed batch) and
+                # speeds up gradually as they succeed again.
+                ok = model.succ[c * model.n + i] * model.own_ok[i] if k else 1.0
+                st.pace[c] = min(1.0, max(0.05, 0.7 * st.pace.get(c, 1.0) + 0.3 * ok))
+                demand[c] = min(event_rate + st.backlog / dt, CONSUMER_HEADROOM * cap[i]) * st.pace[c]
+        model.step(dt if k else 1.0, st.avail_vec, demand, st.shedding, s.circuit_breaker)
+        self._record(t, dt, scale, demand, first=k == 0)
+        st.k = k
+        return True
+
+    def _events_produced(self, scale: float) -> float:
+        """Durable-log events per second: requests that succeed write their events (last step's success)."""
+        model = self.model
+        return sum(b * e * scale * self.st.demand_mult[c] * self.st.prev_success[c]
+                   for c, (b, e) in enumerate(zip(model.demand_base, model.events_per_request)) if e)
+
+    def _record(self, t: float, dt: float, scale: float, demand: list[float], first: bool) -> None:
+        model, s, st, roles = self.model, self.s, self.st, self.roles
+        nan = math.nan
+        success = {f: model.class_success(f) for f in self.features}
+
+        def role_ok(role: str) -> float:
+            return success[roles[role]] if role in roles else nan
+
+        # Durable log: events produced vs applied by the consumer(s) → backlog, never lost.
+        produced = self._events_produced(scale) if not first else 0.0
+        applied = 0.0
+        for r in model.consumers:
+            applied += demand[model.class_of[r]] * model.class_success(r) * model.own_ok[model.idx[r]]
+        if not first:
+            st.backlog = max(0.0, st.backlog + (produced - applied) * dt)
+        if not first:
+            st.views_true += produced * self.sample * dt
+        counted = st.views_true - st.backlog * self.sample
+        if "view_counter" in roles:
+            views_shown, st.last_views_shown = _displayed(counted, role_ok("view_counter"), s.counter_fallback,
+                                                          st.last_views_shown)
+        else:
+            views_shown = nan
+        earn_true = st.views_true * USD_PER_VIEW
+        if "earnings" in roles:
+            earn_shown, st.last_earn_shown = _displayed(counted * USD_PER_VIEW, role_ok("earnings"),
+                                                        s.counter_fallback, st.last_earn_shown)
+        else:
+            earn_shown = nan
+        feed = roles.get("feed")
+        if feed is not None:
+            feed_ok = success[feed]
+            # Personalisation: share of feed requests answered with a personalised feed. Repeats: among
+            # the feeds that are served, the generic ones repeat the popular pool.
+            pers = model.class_quality(feed)
+            pers_served = min(1.0, pers / feed_ok) if feed_ok > 1e-9 else 0.0
+            repeat = pers_served * BASE_REPEAT + (1.0 - pers_served) * self.pool_repeat
+            load_time = model.class_latency(feed)
+        else:
+            feed_ok = pers = repeat = load_time = nan
+        if not self.has_events:
+            st.views_true = counted = nan
+        row = {
+            "login_success": role_ok("login"),
+            "upload_success": role_ok("upload"),
+            "feed_personalization": pers,
+            "feed_repeat_rate": repeat,
+            "feed_success": feed_ok,
+            "watch_success": role_ok("watch"),
+            "views_true": st.views_true if self.has_events else nan,
+            "views_displayed": views_shown if self.has_events else nan,
+            "earnings_true": earn_true if self.has_events else nan,
+            "earnings_displayed": earn_shown if self.has_events else nan,
+            "feed_load_time_s": load_time,
+            "retry_amplification": model.retry_amplification(),
+            "backlog_events": st.backlog,
+            "utility_power": 1.0 if self.facility.utility_on else 0.0,
+            "halls_powered": self.facility.halls_on_share(),
+            "hall_temp_c": self.facility.hottest_c(),
+        }
+        for f in self.features:
+            row[f"success_{f}"] = success[f]
+            row[f"latency_s_{f}"] = model.class_latency(f)
+        rec = self.records
+        rec.t_s.append(float(t))
+        for name in self.metric_names:
+            value = row[name]
+            rec.metrics[name].append(value if value != value else round(value, 6))
+        # What users succeeded at this step sets the events they produce next step (as recorded).
+        st.prev_success = [round(model.class_success(r), 6) if e else 1.0
+                           for r, e in zip(model.class_ids, model.events_per_request)]
+        codes, changes = self.classifier.classify(t, st.avail, st.booting, st.backlog)
+        rec.states.append(codes)
+        st.events.extend(changes)
+        rec.edge_fail.append(self.classifier.edge_failures())
+        if self.node_metrics:
+            rec.nodes.append(self._node_row())
+        self._story_milestones(t, row)
+
+    def _node_row(self) -> tuple[list[float], ...]:
+        """Per traffic node: offered, goodput and capacity (× its normal load), utilisation, latency."""
+        model = self.model
+        st, n = model.st, model.n
+        offered, good, cap, util, lat = [], [], [], [], []
+        for i in range(n):
+            l0 = model.L0[i]
+            a = st.arrivals_total[i]
+            offered.append(a / l0)
+            good.append(a * st.node_ok[i] / l0)
+            cap.append(math.nan if st.capacity[i] >= HUGE else st.capacity[i] / l0)
+            util.append(st.util[i] if math.isfinite(st.util[i]) else math.nan)
+            w = sum(st.arrivals[c * n + i] for c in model.classes_at[i])
+            lat.append(sum(st.arrivals[c * n + i] * st.lat[c * n + i] for c in model.classes_at[i]) / w if w > 0
+                       else (st.lat[model.classes_at[i][0] * n + i] if model.classes_at[i] else 0.0))
+        return offered, good, cap, util, lat
+
+    def _story_milestones(self, t: float, row: dict[str, float]) -> None:
+        st = self.st
+        core = [row[f"success_{f}"] for f in self.core]
+        personal = row["feed_personalization"]
+        users_ok = all(x >= HEALTHY_SUCCESS for x in core)
+        harmed = not users_ok or (personal == personal and personal < HEALTHY_PERSONALISED)
+        if harmed:
+            st.was_harmed = True
+            st.recovered_once = False
+        elif st.was_harmed and not st.recovered_once:
+            st.recovered_once = True
+            self._milestone(t, "Recovered", repeat=True)
+        if st.backlog > BACKLOG_MARK:
+            st.backlog_built_up = True
+        elif st.backlog_built_up and st.backlog < 1.0 and "Recovered" in st.ms_seen:
+            st.backlog_built_up = False
+            self._milestone(t, "Counters caught up", repeat=True)
+
+    # ---- the result ----------------------------------------------------------------------------
+    def timeline(self, checkpoints: list[Checkpoint] | None = None) -> Timeline:
+        rec = self.records
+        return Timeline(
+            scenario=self.s, graph=self.g, t_s=rec.t_s, metrics=rec.metrics,
+            node_ids=self.classifier.node_ids, node_states=rec.states,
+            edge_ids=self.classifier.edge_ids, edge_fail=rec.edge_fail,
+            events=sorted(self.st.events, key=lambda e: e.t_s),
+            milestones=sorted(self.st.milestones, key=lambda ms: ms.t_s),
+            checkpoints=checkpoints if checkpoints is not None else [],
+            node_rows=rec.nodes,
+        )
+
+
+def _displayed(counted: float, read_ok: float, fallback: str, last_shown: float) -> tuple[float, float]:
+    """What a counter shows, averaged over screens: the real value where the read succeeds,
+    else the fallback — 0, hidden (NaN) or the last value shown. Returns (shown, last_known)."""
+    if read_ok >= 0.995:
+        return counted, counted
+    if fallback == "zero":
+        return read_ok * counted, last_shown
+    if fallback == "hide":
+        return (counted if read_ok >= 0.5 else math.nan), (counted if read_ok >= 0.5 else last_shown)
+    shown = read_ok * counted + (1.0 - read_ok) * last_shown
+    return shown, (counted if read_ok >= 0.5 else last_shown)
+
+
+def _serves(kind: str) -> str:
+    return "serves requests" if kind == "capacity_loss" else "runs servers"
+
+
+def _listed(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" … ({len(names)} in all)" if len(names) > limit else "")
+
+
+__all__ = ["Simulation", "Checkpoint", "power_flips", "Event"]
