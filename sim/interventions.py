@@ -72,6 +72,9 @@ class Intervention:
     def __post_init__(self) -> None:
         check(self)
 
+    def __repr__(self) -> str:
+        return f"Intervention({self.text()!r})"
+
     @property
     def start_s(self) -> float:
         return self.start_min * 60.0
@@ -141,6 +144,36 @@ def check(a: Intervention) -> None:
 
 def _keys(spec: Kind) -> list[str]:
     return [k for k in KEY_ORDER if k in spec.required] + [f"[{k}]" for k in KEY_ORDER if k in spec.optional]
+
+
+def target_problem(a: Intervention, graph: Any) -> str | None:
+    """What is wrong with an action's target on this architecture (a networkx graph), or None."""
+    nodes = graph.nodes
+    if a.kind in ("capacity_loss", "node_stop"):
+        kinds = SERVING_KINDS if a.kind == "capacity_loss" else SERVER_KINDS
+        ok = [n for n, d in nodes(data=True) if d["kind"] in kinds]
+        if a.node not in ok:
+            what = "serves requests" if a.kind == "capacity_loss" else "runs servers"
+            return f"{a.kind}: node={a.node!r} is not a node that {what}; nodes: {listed(ok)}"
+    elif a.kind == "latency":
+        caller, _, callee = (a.call or "").partition(">")
+        calls = [f"{u}>{v}" for u, v, k in graph.edges(data="kind") if k in ("call", "fallback")]
+        if f"{caller}>{callee}" not in calls:
+            return f"latency: call={a.call!r} is not a call of this architecture; calls: {listed(calls)}"
+    elif a.kind == "load_surge" and a.feature is not None:
+        features = [n for n, d in nodes(data=True) if d["kind"] == "feature"]
+        if a.feature not in features:
+            return f"load_surge: feature={a.feature!r} is not a feature; features: {listed(features)}"
+    return None
+
+
+SERVING_KINDS = ("datastore", "cache", "queue", "service", "edge")
+SERVER_KINDS = ("infrastructure",) + SERVING_KINDS
+
+
+def listed(names: list[str], limit: int = 12) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" … ({len(names)} in all)" if len(names) > limit else "")
 
 
 def parse(text: str) -> Intervention:
@@ -271,5 +304,5 @@ def from_flips(flips: Iterable[tuple[float, bool]]) -> tuple[Intervention, ...]:
     return tuple(out)
 
 
-__all__ = ["Intervention", "InterventionError", "KINDS", "parse", "parse_list", "format_list", "from_mapping",
+__all__ = ["Intervention", "InterventionError", "KINDS", "target_problem", "listed", "parse", "parse_list", "format_list", "from_mapping",
            "boundaries", "parted_at", "power_flips", "from_flips", "ordered"]

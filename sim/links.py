@@ -14,8 +14,10 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping
 
+from .architecture import default_architecture
+from .interventions import InterventionError, parse, target_problem
 from .presets import DEFAULT_PRESET, PRESETS
-from .scenario import CHOICES, FIELDS, RANGES, Scenario, ScenarioError, field_kind, format_value, to_settings
+from .scenario import CHOICES, FIELDS, RANGES, SETTINGS, Scenario, ScenarioError, field_kind, format_value, to_settings
 
 MAX_SHOWN = 40  # characters of a bad value quoted back in a notice
 
@@ -57,6 +59,8 @@ def lenient_value(name: str, text: str, fallback: Any) -> tuple[Any, str | None]
     low = raw.lower()
     kind = field_kind(name)
     shown = _shown(raw)
+    if kind == "actions":
+        return lenient_actions(raw)
     if kind == "choice":
         allowed = CHOICES[name]
         if low in allowed:
@@ -109,6 +113,25 @@ def lenient_value(name: str, text: str, fallback: Any) -> tuple[Any, str | None]
     return number, notice
 
 
+def lenient_actions(text: str, graph: Any = None) -> tuple[tuple, str | None]:
+    """The actions of a link's `actions=` value that can be used on the architecture (the default
+    one if None); the others are dropped with one notice naming them and why."""
+    g = graph if graph is not None else default_architecture()
+    kept, dropped = [], []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        try:
+            a = parse(part)
+        except InterventionError as exc:
+            dropped.append(f"{_shown(part)!r} ({exc})")
+            continue
+        problem = target_problem(a, g)
+        if problem:
+            dropped.append(f"{_shown(part)!r} ({_shown(problem)})")
+            continue
+        kept.append(a)
+    return tuple(kept), ("actions: dropped " + "; ".join(dropped)) if dropped else None
+
+
 def from_params(params: Mapping[str, Any], prefix: str = "", known_extra: Iterable[str] = (),
                 default_preset: str = DEFAULT_PRESET) -> tuple[str, Scenario, list[str]]:
     """(preset, scenario, notices) from link parameters. Never raises.
@@ -133,7 +156,7 @@ def from_params(params: Mapping[str, Any], prefix: str = "", known_extra: Iterab
         name = key[len(prefix):]
         if name == "preset":
             continue
-        if name not in FIELDS:
+        if name not in SETTINGS:
             if prefix or not any(key.startswith(p) for p in ("a.", "b.")):
                 notices.append(f"ignored unknown setting {_shown(key)!r}")
             continue
@@ -149,7 +172,7 @@ def from_params(params: Mapping[str, Any], prefix: str = "", known_extra: Iterab
     return preset, scenario, notices
 
 
-__all__ = ["to_params", "from_params", "lenient_value"]
+__all__ = ["to_params", "from_params", "lenient_value", "lenient_actions"]
 
 
 # ---- experiments (sweeps) ----------------------------------------------------------------------

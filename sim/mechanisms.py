@@ -95,7 +95,9 @@ def attempts_allowed(policy: str, max_retries: int, fail_timeouts: float = FAIL_
     """Attempts one call makes when every attempt fails, before the caller's deadline, by policy.
 
     immediate (and budget): attempt k starts when attempt k−1 fails, at most one timeout later,
-    so min(R+1, DEADLINE_TIMEOUTS) fit. backoff: the jittered waits push later attempts past the
+    so at least min(R+1, DEADLINE_TIMEOUTS) fit — more when failures come back fast, which the
+    traffic model follows step by step (`attempts_in_deadline`). backoff: the jittered waits push
+    later attempts past the
     deadline; the expected count Σ_j reach_j (`backoff_reach`) is fractional — used for load
     (`policy_attempts`) and for success (`call_success`) alike.
     """
@@ -165,11 +167,32 @@ def answered_latency(ok_latency_s: float, fail_s: float, timeout_s: float, succe
     return (success * ok + rescued * fail_s) / total
 
 
-def budget_call_success(p_attempt: float) -> float:
-    """With a retry budget only about RETRY_BUDGET_RATIO·p of failed calls get one retry."""
+def budget_call_success(p_attempt: float, retriable: float | None = None) -> float:
+    """With a retry budget only about RETRY_BUDGET_RATIO·p of failed calls get one retry.
+    `retriable`: per-attempt probability of a failure the client may retry (default 1 − p; less
+    when shed requests come back "overloaded, do not retry")."""
     p = p_attempt
-    retried = min(1.0, RETRY_BUDGET_RATIO * p / max(1.0 - p, 1e-9))
-    return p + (1.0 - p) * retried * p
+    x = 1.0 - p if retriable is None else retriable
+    retried = min(1.0, RETRY_BUDGET_RATIO * p / max(x, 1e-9))
+    return p + x * retried * p
+
+
+def retried_call_success(p_attempt: float, retriable: float, attempts: float) -> float:
+    """Share of calls that succeed within `attempts` attempts when each succeeds with p, fails in a
+    way the client retries with `retriable`, and otherwise fails for good (a shed request: "do not
+    retry"): p·(1 − x^A)/(1 − x). With retriable = 1 − p this is call_success."""
+    return p_attempt * expected_attempts(retriable, attempts - 1.0)
+
+
+def attempts_in_deadline(max_retries: int, fail_timeouts: float) -> float:
+    """Attempts an immediately retrying caller makes before its deadline when every attempt fails
+    and a failed attempt takes `fail_timeouts` timeouts on average: R + 1, unless the deadline
+    (DEADLINE_TIMEOUTS) stops it first. A rejection comes back at once, a callee's own failure after
+    its latency, a late answer after the whole timeout: 4 fit when every failure times out, up to
+    R + 1 when failures come back fast."""
+    if fail_timeouts <= 1e-9:
+        return float(max_retries + 1)
+    return max(1.0, min(float(max_retries + 1), DEADLINE_TIMEOUTS / fail_timeouts))
 
 
 def cache_backend_load(load: float, hit_ratio: float) -> float:

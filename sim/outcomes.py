@@ -5,12 +5,14 @@ sweeps and the tests all read the same numbers, so "does not recover" means the 
 
 Definitions (each one is a modelling choice, documented here and in the Lab's Markdown):
 
-- **Healthy step**: logins, uploads and feeds each succeed for at least 95 % of requests and at
+- **Healthy step**: logins, uploads and feeds (the features with roles login, upload, feed; every
+  feature in an architecture without those roles) each succeed for at least 95 % of requests and at
   least 90 % of feeds are personalised — the same test the engine uses for its "Recovered"
-  milestone (`sim.engine._story_milestones`).
-- **Power returns**: the start of the final stretch in which every data hall has power and running
-  servers (`halls_powered == 1`) — from the utility *or* the generators. A run whose halls never
-  lost power measures recovery from the last scheduled return of the utility feed instead.
+  milestone (`sim.simulation.healthy`).
+- **Power back at the servers**: the start of the final stretch in which every data hall has power
+  (`halls_powered == 1`) — from the utility *or* the generators; the engine's milestone of the same
+  name. A run whose halls never lost power measures recovery from the last return of the utility
+  feed instead (said so wherever it is shown).
 - **Recovered**: the first step from which the run stays healthy until its end. A run that is not
   healthy at its last step has *not recovered* ("never", within the simulated time).
 """
@@ -21,12 +23,12 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .architecture import feature_roles
 from .timeline import Timeline, clock
 
-HEALTHY_SUCCESS = 0.95        # login, upload and feed success
-HEALTHY_PERSONALISED = 0.90   # share of feeds that are personalised
+from .simulation import HEALTHY_PERSONALISED, HEALTHY_SUCCESS, SAMPLE_VIEWS_PER_S, core_features, healthy
+
 LOGIN_OUTAGE_BELOW = 0.5      # a minute counts as "logins down" when under half succeed
-LOST_TOLERANCE_EVENTS = 0.5   # rounding of the stored metrics (6 decimals) is far below one event
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,12 @@ class Outcome:
     recover_after_power_min: float | None
     """Minutes from `power_back_s` to `recovered_s` (0 if users were fine when power returned);
     None = never (within the run), or power never returned."""
+    trigger_over_s: float | None
+    """When the last trigger was over (power back at the servers, the last fault's end); see
+    `trigger_over`. None = a trigger lasted to the end of the run."""
+    recover_after_trigger_min: float | None
+    """Minutes from `trigger_over_s` to `recovered_s` (0 if users were fine by then); None = not
+    recovered by the end, or a trigger lasted to the end."""
     max_counter_gap_views: float
     """Largest shortfall of the displayed view counter below the true count (sample creator)."""
     counter_hidden_min: float
@@ -59,6 +67,10 @@ class Outcome:
     """The step `events_lost` was checked at: the last one where the displayed counter was readable."""
     end_s: float
     """The run's last step."""
+    feature_outage_min: tuple[tuple[str, float], ...] = ()
+    """Per feature (id, minutes in which fewer than half of its requests succeeded)."""
+    halls_lost_power: bool = True
+    """Whether any hall lost power; if not, `power_back_s` is the utility feed's last return."""
 
     @property
     def recovered(self) -> bool:
@@ -73,7 +85,8 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("login_outage_min", "Login outage", "minutes in which under half of logins succeed"),
     ("degraded_feed_user_min", "Degraded feed", "user-minutes (normal audience = 1 user) of failed or generic feeds"),
     ("peak_retry_amplification", "Peak retry amplification", "attempts per call a retry-free client would make"),
-    ("recover_after_power_min", "Time to recover after power returns", "minutes; 'never' = not by the end of the run"),
+    ("recover_after_power_min", "Time to recover after power is back at the servers",
+     "minutes from every hall powered again (utility or generators); 'never' = not by the end of the run"),
     ("max_counter_gap_views", "Largest counter gap", "true views minus displayed views, sample creator"),
     ("events_lost", "Events lost", "produced − applied − waiting in the durable log (must be 0)"),
 )
@@ -85,7 +98,6 @@ def sample_views_per_event(tl: Timeline) -> float:
     The engine scales the sample creator's views from the app-wide event rate; the same constants
     are read here so that backlog (events) and views can be compared.
     """
-    from .engine import SAMPLE_VIEWS_PER_S
     from .traffic import TrafficModel
 
     rate = TrafficModel(tl.graph, tl.scenario).event_rate(1.0)
@@ -93,12 +105,8 @@ def sample_views_per_event(tl: Timeline) -> float:
 
 
 def healthy_steps(tl: Timeline) -> list[bool]:
-    m = tl.metrics
-    return [
-        lo >= HEALTHY_SUCCESS and up >= HEALTHY_SUCCESS and fe >= HEALTHY_SUCCESS and pe >= HEALTHY_PERSONALISED
-        for lo, up, fe, pe in zip(m["login_success"], m["upload_success"], m["feed_success"],
-                                  m["feed_personalization"])
-    ]
+    core = core_features(tl.graph)
+    return [healthy(tl.metrics, i, core) for i in range(len(tl.t_s))]
 
 
 def _final_stretch_start(flags: list[bool]) -> int | None:
@@ -128,6 +136,28 @@ def power_back(tl: Timeline) -> float | None:
     return None if cuts else 0.0
 
 
+FAULT_KINDS = ("capacity_loss", "node_stop", "latency", "load_surge")   # triggers besides power
+
+
+def trigger_over(tl: Timeline) -> float | None:
+    """When the last trigger was over: power back at the servers for good, or the end of the last
+    fault (capacity loss, crash, latency, surge) — whichever is later. None if one never ends (by the
+    end of the run); 0 when nothing triggered anything."""
+    ends: list[float] = []
+    cut = any(not on for _, on in tl.scenario.utility_flips()) or any(h < 1.0 for h in tl.metrics["halls_powered"])
+    if cut:
+        back = power_back(tl)
+        if back is None:
+            return None
+        ends.append(back)
+    for a in tl.scenario.actions:
+        if a.kind in FAULT_KINDS and a.start_s <= tl.t_s[-1]:
+            if a.end_min is None or a.end_s > tl.t_s[-1]:
+                return None
+            ends.append(a.end_s)
+    return max(ends, default=0.0)
+
+
 def events_lost(tl: Timeline, sample: float | None = None) -> tuple[float | None, float | None]:
     """(events lost, time checked): produced − applied − waiting at the last readable step.
 
@@ -138,7 +168,9 @@ def events_lost(tl: Timeline, sample: float | None = None) -> tuple[float | None
     """
     sample = sample if sample is not None else sample_views_per_event(tl)
     m = tl.metrics
-    col = tl.node_ids.index("view_counts") if "view_counts" in tl.node_ids else None
+    counter = feature_roles(tl.graph).get("view_counter")
+    col = tl.node_ids.index(counter) if counter is not None else None
+    tolerance = 1.0 / sample          # the screen shows whole views: less than one view is rounding
     for i in range(len(tl.t_s) - 1, -1, -1):
         shown = m["views_displayed"][i]
         if shown is None or (isinstance(shown, float) and math.isnan(shown)):
@@ -146,7 +178,7 @@ def events_lost(tl: Timeline, sample: float | None = None) -> tuple[float | None
         if col is not None and tl.node_states[i][col] != 0:
             continue
         lost = (m["views_true"][i] - shown) / sample - m["backlog_events"][i]
-        lost = 0.0 if abs(lost) <= LOST_TOLERANCE_EVENTS else lost
+        lost = 0.0 if abs(lost) <= tolerance else lost
         return max(0.0, round(lost, 1)), float(tl.t_s[i])
     return None, None
 
@@ -157,8 +189,10 @@ def outcome(tl: Timeline) -> Outcome:
     dt = _step_s(tl)
     minutes = lambda n: n * dt / 60.0  # noqa: E731
     login_out = minutes(sum(1 for x in m["login_success"] if x < LOGIN_OUTAGE_BELOW))
+    outages = tuple((f, round(minutes(sum(1 for x in m[f"success_{f}"] if x < LOGIN_OUTAGE_BELOW)), 2))
+                    for f in (n for n, d in tl.graph.nodes(data=True) if d["kind"] == "feature"))
     load = float(tl.scenario.load)
-    degraded = sum(max(0.0, 1.0 - p) for p in m["feed_personalization"]) * dt / 60.0 * load
+    degraded = sum(max(0.0, 1.0 - p) for p in m["feed_personalization"] if p == p) * dt / 60.0 * load
     peak = max(m["retry_amplification"], default=1.0)
     back = power_back(tl)
     healthy = healthy_steps(tl)
@@ -168,9 +202,13 @@ def outcome(tl: Timeline) -> Outcome:
         after = None
     else:
         after = max(0.0, (recovered - back) / 60.0)
-    gaps = [t - s for t, s in zip(m["views_true"], m["views_displayed"]) if s is not None and s == s]
+    # the screen shows whole views: the gap is counted in whole views too
+    gaps = [math.floor(t + 1e-9) - s for t, s in zip(m["views_true"], m["views_displayed"])
+            if s is not None and s == s and t == t]
     hidden = minutes(sum(1 for s in m["views_displayed"] if s is None or s != s))
     lost, checked = events_lost(tl)
+    over = trigger_over(tl)
+    after_trigger = None if over is None or recovered is None else round(max(0.0, (recovered - over) / 60.0), 2)
     return Outcome(
         login_outage_min=round(login_out, 2),
         degraded_feed_user_min=round(degraded, 2),
@@ -178,11 +216,15 @@ def outcome(tl: Timeline) -> Outcome:
         power_back_s=back,
         recovered_s=recovered,
         recover_after_power_min=None if after is None else round(after, 2),
+        trigger_over_s=over,
+        recover_after_trigger_min=after_trigger,
         max_counter_gap_views=round(max(gaps, default=0.0), 1),
         counter_hidden_min=round(hidden, 2),
         events_lost=lost,
         events_checked_s=checked,
         end_s=float(tl.t_s[-1]),
+        feature_outage_min=outages,
+        halls_lost_power=any(h < 1.0 for h in m["halls_powered"]),
     )
 
 
@@ -222,5 +264,5 @@ def table(outcomes: dict[str, Outcome]) -> list[dict[str, str]]:
 
 OUTCOME_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Outcome))
 
-__all__ = ["Outcome", "ROWS", "OUTCOME_FIELDS", "outcome", "table", "format_value", "events_lost",
+__all__ = ["Outcome", "ROWS", "trigger_over", "OUTCOME_FIELDS", "outcome", "table", "format_value", "events_lost",
            "power_back", "healthy_steps", "sample_views_per_event"]

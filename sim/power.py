@@ -67,12 +67,18 @@ class Facility:
             drains={},                  # hall -> [timer token, when this stretch of draining started]
             gen_timer=None,
             cool_timer=None,
+            thermal={},                 # hall -> timer of its next trip (heating) or restart (cooling)
+            t_last=0.0,                 # temperatures and batteries are integrated up to here
+            low_halls=1.0,              # fewest halls on after a hall went down since the last read
+            utility_dipped=False,       # the utility feed was off at some moment since the last read
         )
         clock.register("facility.generator", self._generator_done)
         clock.register("facility.drain", self._drain_check)
         clock.register("facility.drain_poll", self._drain_poll)
         clock.register("facility.drain_empty", self._drain_empty)
         clock.register("facility.chiller", self._chiller_done)
+        clock.register("facility.trip", self._trip)
+        clock.register("facility.cooled", self._cooled)
 
     @property
     def halls(self) -> dict[str, HallState]:
@@ -106,7 +112,10 @@ class Facility:
         st = self.st
         if on == st.utility_on:
             return
+        self._integrate()
         now = self.clock.now
+        if not on:
+            st.utility_dipped = True
         st.utility_on = on
         if on:
             self.on_change(now, "utility", "up", "utility power restored")
@@ -137,6 +146,7 @@ class Facility:
         self.on_change(self.clock.now, "generator", "up", cause)
 
     def _generator_done(self) -> None:
+        self._integrate()
         st, mode = self.st, self.s.generator
         st.gen_timer = None
         if mode == "fails":
@@ -187,6 +197,7 @@ class Facility:
                 drain[0] = self.clock.after(hall.battery_s, "facility.drain_empty", hid)
             return
         del st.drains[hid]
+        self._integrate()
         hall.powered = False
         hall.on_battery = False
         ran = (self.clock.now - drain[1]) / 60.0
@@ -204,8 +215,11 @@ class Facility:
     def _hall_changed(self, hid: str, cause: str) -> None:
         hall = self.st.halls[hid]
         hall.cause = cause
+        if not hall.on:
+            self.st.low_halls = min(self.st.low_halls, self.halls_on_share())
         self.on_change(self.clock.now, f"hall:{hid}", "up" if hall.on else "down", cause)
         self.on_hall(hid, hall.on, cause)
+        self._arm_thermal()
 
     # ---- cooling -------------------------------------------------------------------------
     def _cooling_changed(self) -> None:
@@ -222,40 +236,81 @@ class Facility:
             st.cooling = "off"
             why = "not on UPS" if not self.supply_ok else "not on the generators"
             self.on_change(self.clock.now, "cooling", "down", f"chillers stopped — {why}")
+        self._arm_thermal()
 
     def _chiller_done(self) -> None:
+        self._integrate()
         self.st.cool_timer = None
         self.st.cooling = "running"
         self.on_change(self.clock.now, "cooling", "up", "chillers running again")
+        self._arm_thermal()
 
-    # ---- temperature (integrated each step) -------------------------------------------
-    def advance(self, dt: float) -> None:
-        """Integrate hall temperatures and batteries' recharge over the last dt seconds."""
-        now = self.clock.now
-        cooling = self.st.cooling
-        for hid, hall in self.st.halls.items():
+    # ---- temperature: piecewise linear between changes ---------------------------------------
+    def _integrate(self) -> None:
+        """Bring temperatures and batteries' recharge up to now under the conditions in force since
+        the last change (called before every change, and by each step)."""
+        st, now = self.st, self.clock.now
+        dt = now - st.t_last
+        if dt <= 0.0:
+            return
+        st.t_last = now
+        running = st.cooling == "running"
+        for hall in st.halls.values():
             if self.supply_ok and hall.battery_s < hall.battery_full_s:
                 hall.battery_s = min(hall.battery_full_s, hall.battery_s + dt / UPS_RECHARGE_FACTOR)
-            heating = hall.on and cooling != "running"
-            if heating:
-                rate = HEAT_RATE_C_PER_MIN / 60.0
-                before = hall.temp_c
-                hall.temp_c += rate * dt
-                if hall.temp_c >= THERMAL_TRIP_C:
-                    t_cross = now - dt + (THERMAL_TRIP_C - before) / rate
-                    hall.temp_c = THERMAL_TRIP_C
-                    hall.tripped = True
-                    hall.cause = (f"{hall.label} shut down — overheated ({THERMAL_TRIP_C:.0f} °C): "
-                                  f"cooling {cooling}")
-                    self.on_change(max(t_cross, now - dt), f"hall:{hid}", "down", hall.cause)
-                    self.on_hall(hid, False, hall.cause)
-            elif cooling == "running" or not hall.on:
-                rate = COOL_RATE_C_PER_MIN if cooling == "running" else PASSIVE_COOL_C_PER_MIN
+            if hall.on and not running:
+                hall.temp_c = min(THERMAL_TRIP_C, hall.temp_c + HEAT_RATE_C_PER_MIN / 60.0 * dt)
+            else:
+                rate = COOL_RATE_C_PER_MIN if running else PASSIVE_COOL_C_PER_MIN
                 hall.temp_c = max(SETPOINT_C, hall.temp_c - rate / 60.0 * dt)
-                if hall.tripped and cooling == "running" and hall.temp_c <= THERMAL_RESTART_C:
-                    hall.tripped = False
-                    if hall.powered:
-                        self._hall_changed(hid, f"{hall.label} restarted — cooled to {hall.temp_c:.0f} °C")
+
+    def _arm_thermal(self) -> None:
+        """The exact moment of each hall's next thermal change: a running hall without cooling trips
+        at THERMAL_TRIP_C; a tripped hall with cooling back restarts at THERMAL_RESTART_C."""
+        st = self.st
+        running = st.cooling == "running"
+        for hid, hall in st.halls.items():
+            self.clock.cancel(st.thermal.pop(hid, None))
+            if hall.on and not running:
+                wait = (THERMAL_TRIP_C - hall.temp_c) / (HEAT_RATE_C_PER_MIN / 60.0)
+                st.thermal[hid] = self.clock.after(wait, "facility.trip", hid)
+            elif hall.tripped and running:
+                wait = max(0.0, hall.temp_c - THERMAL_RESTART_C) / (COOL_RATE_C_PER_MIN / 60.0)
+                st.thermal[hid] = self.clock.after(wait, "facility.cooled", hid)
+
+    def _trip(self, hid: str) -> None:
+        self._integrate()
+        st, hall = self.st, self.st.halls[hid]
+        st.thermal.pop(hid, None)
+        hall.temp_c = THERMAL_TRIP_C
+        hall.tripped = True
+        hall.cause = f"{hall.label} shut down — overheated ({THERMAL_TRIP_C:.0f} °C): cooling {st.cooling}"
+        st.low_halls = min(st.low_halls, self.halls_on_share())
+        self.on_change(self.clock.now, f"hall:{hid}", "down", hall.cause)
+        self.on_hall(hid, False, hall.cause)
+        self._arm_thermal()
+
+    def _cooled(self, hid: str) -> None:
+        self._integrate()
+        hall = self.st.halls[hid]
+        self.st.thermal.pop(hid, None)
+        hall.tripped = False
+        if hall.powered:
+            self._hall_changed(hid, f"{hall.label} restarted — cooled to {hall.temp_c:.0f} °C")
+        else:
+            self._arm_thermal()
+
+    def advance(self, dt: float = 0.0) -> None:
+        """Bring temperatures and batteries up to now (each step calls it before reading them)."""
+        self._integrate()
+
+    def read_dips(self) -> tuple[float, bool]:
+        """(fewest halls on, utility off at any moment) since the last read, then reset to now: a
+        blackout shorter than a step still shows in that step."""
+        st = self.st
+        low, dipped = min(st.low_halls, self.halls_on_share()), st.utility_dipped or not st.utility_on
+        st.low_halls, st.utility_dipped = 1.0, False
+        return low, dipped
 
     def hottest_c(self) -> float:
         return max(h.temp_c for h in self.st.halls.values())

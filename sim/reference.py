@@ -337,7 +337,7 @@ class ReferenceRun:
 
     def _fill(self, i: int, epoch: int, fill: int, _ev: Any = None) -> None:
         """A backend answer reaches the look-aside cache `fill` — even after its caller gave up."""
-        if self.epoch[i] == epoch:
+        if self.epoch[i] == epoch and self.avail[fill] > 0.0:    # a dark cache keeps nothing
             self.warm[fill] = m.warm_cache(self.warm[fill], 1.0, 1.0, self.cache_items[fill])
 
     def _attempt(self, c: int, k: int, fill: int) -> Generator[Any, Any, Outcome]:

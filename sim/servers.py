@@ -20,8 +20,9 @@ SERVER_KINDS = ("infrastructure", "datastore", "cache", "queue", "service", "edg
 class ServerGroups:
     """Boots, power losses, crashes (`node_stop`) and the availability they give each node.
 
-    `on_lost(node, share)` is called when servers holding `share` of a node's contents go down
-    (caches lose their contents); `st.dirty` says availability must be read again.
+    `on_lost(node, share)` is called when servers holding `share` of what a node's running servers
+    hold go down (a cache loses that share of its contents: all of it when its last servers go);
+    `st.dirty` says availability must be read again.
     """
 
     def __init__(self, clock: Clock, g: nx.DiGraph, rng: random.Random,
@@ -61,8 +62,8 @@ class ServerGroups:
                 if node not in st.stopped:
                     self._boot(node, hall)
             else:
-                if groups[hall]:
-                    self.on_lost(node, 1.0 / len(groups))
+                if groups[hall]:    # its share of what the running servers hold: all, for the last one
+                    self.on_lost(node, 1.0 / sum(groups.values()))
                 groups[hall] = False
         st.dirty = True
         return affected
@@ -72,9 +73,8 @@ class ServerGroups:
         st = self.st
         st.stopped.add(node)
         groups = st.groups[node]
-        up = sum(groups.values())
-        if up:
-            self.on_lost(node, up / len(groups))
+        if any(groups.values()):
+            self.on_lost(node, 1.0)
         for hall in groups:
             self.clock.cancel(st.booting.pop((node, hall), None))
             groups[hall] = False

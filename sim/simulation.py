@@ -27,10 +27,10 @@ import networkx as nx
 from . import mechanisms as m
 from .architecture import default_architecture, feature_roles
 from .clock import Clock, State
-from .interventions import Intervention, boundaries, power_flips
+from .interventions import Intervention, boundaries, power_flips, target_problem
 from .power import Facility
 from .scenario import Scenario, ScenarioError
-from .servers import SERVER_KINDS, ServerGroups
+from .servers import ServerGroups
 from .states import Classifier
 from .timeline import METRIC_NAMES, Event, Milestone, Timeline, feature_metric_names
 from .traffic import HUGE, TrafficModel
@@ -45,6 +45,8 @@ CONSUMER_HEADROOM = 0.9             # a log consumer pulls at most this share of
 HEALTHY_SUCCESS = 0.95              # a feature users act on works when this share succeeds …
 HEALTHY_PERSONALISED = 0.90         # … and the feed is this personalised (sim.outcomes uses the same)
 CORE_ROLES = ("login", "upload", "feed")  # what users act on; with none of them, every feature counts
+SCREEN_READS = 0.5                  # a screen shows the count when this share of reads succeed [assumption]
+POWER_BACK = "Power back at the servers"   # every hall powered again (utility or generators)
 NODE_METRICS = ("offered", "goodput", "capacity", "utilisation", "latency_s")
 
 
@@ -71,7 +73,7 @@ class Simulation:
         self.classifier = Classifier(g, self.model)
         self.roles = feature_roles(g)
         self.features = [n for n in self.model.class_ids if g.nodes[n]["kind"] == "feature"]
-        self.core = [self.roles[r] for r in CORE_ROLES if r in self.roles] or list(self.features)
+        self.core = core_features(g)
         self.metric_names = METRIC_NAMES + feature_metric_names(self.features)
         self.node_metrics = node_metrics
         self.actions = s.actions
@@ -101,6 +103,7 @@ class Simulation:
             was_harmed=False,
             recovered_once=False,
             backlog_built_up=False,                     # a backlog worth announcing the end of
+            halls_were_dark=False,                      # some hall lacked power at the last step
             ms_seen=set(),
             events=[],
             milestones=[],
@@ -137,25 +140,16 @@ class Simulation:
     # ---- interventions ------------------------------------------------------------------------
     def _resolve(self, a: Intervention) -> Any:
         """An intervention's target in this architecture (ScenarioError names what is allowed)."""
-        g, model = self.g, self.model
+        problem = target_problem(a, self.g)
+        if problem:
+            raise ScenarioError(problem)
+        model = self.model
         if a.kind in ("capacity_loss", "node_stop"):
-            ok = ([n for n in model.ids if g.nodes[n]["kind"] != "feature"] if a.kind == "capacity_loss"
-                  else [n for n, d in g.nodes(data=True) if d["kind"] in SERVER_KINDS])
-            if a.node not in ok:
-                raise ScenarioError(f"{a.kind}: node={a.node!r} is not a node that {_serves(a.kind)}; "
-                                    f"nodes: {_listed(ok)}")
             return model.idx.get(a.node, a.node)
         if a.kind == "latency":
             caller, _, callee = (a.call or "").partition(">")
-            calls = [f"{u}>{v}" for u, v in model.edge_ids]
-            if (caller, callee) not in model.edge_ids:
-                raise ScenarioError(f"latency: call={a.call!r} is not a call of this architecture; "
-                                    f"calls: {_listed(calls)}")
             return model.edge_ids.index((caller, callee))
         if a.kind == "load_surge" and a.feature is not None:
-            if a.feature not in self.features:
-                raise ScenarioError(f"load_surge: feature={a.feature!r} is not a feature; "
-                                    f"features: {_listed(self.features)}")
             return model.class_of[a.feature]
         return None
 
@@ -208,10 +202,27 @@ class Simulation:
             return
         if changed.kind == "power":
             self.facility.set_utility(not power_off)
-        elif changed.kind == "shed_load":
-            if st.shedding and not was_shedding and st.was_harmed:
-                self._milestone(self.clock.now, "Operators shed load")
-        # other kinds: markers come with the corrections (sim/narrate)
+        elif changed.kind != "shed_load" or st.shedding != was_shedding:
+            self._milestone(self.clock.now, self.action_label(changed, starts), repeat=True, action=True)
+
+    def action_label(self, a: Intervention, starts: bool) -> str:
+        """An intervention's start or end in a few words, with the architecture's labels."""
+        label = lambda n: str(self.g.nodes[n].get("label", n)) if n in self.g else str(n)  # noqa: E731
+        if a.kind == "shed_load":
+            return "Operators shed load" if starts else "Operators stop shedding load"
+        if a.kind == "capacity_loss":
+            return (f"{label(a.node)} loses {float(a.fraction or 0):.0%} of its capacity" if starts
+                    else f"{label(a.node)} has its capacity back")
+        if a.kind == "node_stop":
+            return f"{label(a.node)} stops (crash)" if starts else f"{label(a.node)} restarts"
+        if a.kind == "latency":
+            caller, _, callee = (a.call or "").partition(">")
+            return (f"+{float(a.added_ms or 0):g} ms on {label(caller)} → {label(callee)}" if starts
+                    else f"{label(caller)} → {label(callee)} back to normal speed")
+        if a.kind == "load_surge":
+            who = f"for {label(a.feature)}" if a.feature else "for every feature"
+            return f"Demand ×{float(a.factor or 1):g} {who}" if starts else f"Demand back to normal {who}"
+        return ("Utility power off" if starts else "Utility power back")
 
     # ---- facility callbacks -------------------------------------------------------------
     def _on_facility(self, t: float, who: str, state: str, cause: str) -> None:
@@ -243,11 +254,11 @@ class Simulation:
         if i is not None and self.model.is_cache[i]:
             self.model.lose_cache(i, share)
 
-    def _milestone(self, t: float, label: str, repeat: bool = False) -> None:
+    def _milestone(self, t: float, label: str, repeat: bool = False, action: bool = False) -> None:
         if not repeat and label in self.st.ms_seen:
             return
         self.st.ms_seen.add(label)
-        self.st.milestones.append(Milestone(float(t), label))
+        self.st.milestones.append(Milestone(float(t), label, action))
 
     # ---- one step ---------------------------------------------------------------------------
     @property
@@ -323,8 +334,9 @@ class Simulation:
             views_shown = nan
         earn_true = st.views_true * USD_PER_VIEW
         if "earnings" in roles:
-            earn_shown, st.last_earn_shown = _displayed(counted * USD_PER_VIEW, role_ok("earnings"),
-                                                        s.counter_fallback, st.last_earn_shown)
+            earn_shown, st.last_earn_shown = _displayed(math.floor(counted + 1e-9) * USD_PER_VIEW,
+                                                        role_ok("earnings"), s.counter_fallback, st.last_earn_shown,
+                                                        unit=0.01)
         else:
             earn_shown = nan
         feed = roles.get("feed")
@@ -338,8 +350,7 @@ class Simulation:
             load_time = model.class_latency(feed)
         else:
             feed_ok = pers = repeat = load_time = nan
-        if not self.has_events:
-            st.views_true = counted = nan
+        halls_low, utility_dipped = self.facility.read_dips()
         row = {
             "login_success": role_ok("login"),
             "upload_success": role_ok("upload"),
@@ -354,9 +365,10 @@ class Simulation:
             "feed_load_time_s": load_time,
             "retry_amplification": model.retry_amplification(),
             "backlog_events": st.backlog,
-            "utility_power": 1.0 if self.facility.utility_on else 0.0,
-            "halls_powered": self.facility.halls_on_share(),
+            "utility_power": 0.0 if utility_dipped else 1.0,
+            "halls_powered": halls_low,
             "hall_temp_c": self.facility.hottest_c(),
+            "retry_attempts_fit": self._attempts_fit(),
         }
         for f in self.features:
             row[f"success_{f}"] = success[f]
@@ -377,6 +389,12 @@ class Simulation:
             rec.nodes.append(self._node_row())
         self._story_milestones(t, row)
 
+    def _attempts_fit(self) -> float:
+        """The fewest attempts per call the retry deadline allowed this step, over retried calls."""
+        model = self.model
+        fit = [a for a, r in zip(model.st.allowed, model.edge_allowed) if r > 1]
+        return min(fit) if fit else math.nan
+
     def _node_row(self) -> tuple[list[float], ...]:
         """Per traffic node: offered, goodput and capacity (× its normal load), utilisation, latency."""
         model = self.model
@@ -395,12 +413,13 @@ class Simulation:
         return offered, good, cap, util, lat
 
     def _story_milestones(self, t: float, row: dict[str, float]) -> None:
-        st = self.st
-        core = [row[f"success_{f}"] for f in self.core]
-        personal = row["feed_personalization"]
-        users_ok = all(x >= HEALTHY_SUCCESS for x in core)
-        harmed = not users_ok or (personal == personal and personal < HEALTHY_PERSONALISED)
-        if harmed:
+        st, m = self.st, self.records.metrics
+        if m["halls_powered"][-1] < 1.0:
+            st.halls_were_dark = True
+        elif st.halls_were_dark:
+            st.halls_were_dark = False
+            self._milestone(t, POWER_BACK, repeat=True)
+        if not healthy(m, -1, self.core):       # the recorded values: the same test as sim.outcomes
             st.was_harmed = True
             st.recovered_once = False
         elif st.was_harmed and not st.recovered_once:
@@ -426,26 +445,36 @@ class Simulation:
         )
 
 
-def _displayed(counted: float, read_ok: float, fallback: str, last_shown: float) -> tuple[float, float]:
-    """What a counter shows, averaged over screens: the real value where the read succeeds,
-    else the fallback — 0, hidden (NaN) or the last value shown. Returns (shown, last_known)."""
-    if read_ok >= 0.995:
-        return counted, counted
+def core_features(g: nx.DiGraph) -> list[str]:
+    """The features whose health says whether users are fine: logging in, uploading and the feed
+    (roles login, upload, feed) — or, in an architecture with none of those roles, every feature."""
+    roles = feature_roles(g)
+    return [roles[r] for r in CORE_ROLES if r in roles] or [n for n, d in g.nodes(data=True) if d["kind"] == "feature"]
+
+
+def healthy(metrics: dict[str, list[float]], i: int, core: list[str]) -> bool:
+    """Step i is healthy for users: every core feature succeeds for HEALTHY_SUCCESS of its requests,
+    and the feed (if any) is HEALTHY_PERSONALISED personalised."""
+    personal = metrics["feed_personalization"][i]
+    return (all(metrics[f"success_{f}"][i] >= HEALTHY_SUCCESS for f in core)
+            and not (personal == personal and personal < HEALTHY_PERSONALISED))
+
+
+def _displayed(counted: float, read_ok: float, fallback: str, last_shown: float,
+               unit: float = 1.0) -> tuple[float, float]:
+    """What the sample creator's screen shows: one screen, so a whole number of views (or cents), or
+    blank. It reads like most screens do [assumption]: the count when at least half of the reads
+    succeed, else the fallback — 0, hidden (NaN) or the last value shown. Returns (shown, last_known)."""
+    if read_ok >= SCREEN_READS:
+        shown = math.floor(counted / unit + 1e-9) * unit
+        shown = round(shown, 2) if unit < 1.0 else shown
+        return shown, shown
     if fallback == "zero":
-        return read_ok * counted, last_shown
+        return 0.0, last_shown
     if fallback == "hide":
-        return (counted if read_ok >= 0.5 else math.nan), (counted if read_ok >= 0.5 else last_shown)
-    shown = read_ok * counted + (1.0 - read_ok) * last_shown
-    return shown, (counted if read_ok >= 0.5 else last_shown)
+        return math.nan, last_shown
+    return last_shown, last_shown
 
 
-def _serves(kind: str) -> str:
-    return "serves requests" if kind == "capacity_loss" else "runs servers"
-
-
-def _listed(names: list[str], limit: int = 12) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f" … ({len(names)} in all)" if len(names) > limit else "")
-
-
-__all__ = ["Simulation", "Checkpoint", "power_flips", "Event"]
+__all__ = ["Simulation", "Checkpoint", "core_features", "healthy", "POWER_BACK", "HEALTHY_SUCCESS",
+           "HEALTHY_PERSONALISED"]

@@ -20,6 +20,7 @@ DEGRADED_ENTER, DEGRADED_LEAVE = 0.95, 0.98
 FEATURE_DOWN_ENTER, FEATURE_DOWN_LEAVE = 0.5, 0.6
 PERSONALISED_ENTER, PERSONALISED_LEAVE = 0.9, 0.95
 CACHE_WARM = 0.8
+SEVERITY = {UP: 0, RECOVERING: 1, DEGRADED: 1, OVERLOADED: 2, DOWN: 3}
 BACKLOG_REPLAYING = 1000.0          # events
 
 
@@ -29,7 +30,9 @@ class Classifier:
         self.node_ids: list[str] = list(g.nodes)
         self.pos = {n: i for i, n in enumerate(self.node_ids)}
         self.edge_ids: list[tuple[str, str]] = list(g.edges)
-        self.st = State(codes=[UP] * len(self.node_ids), fac_state={}, hall_cause={}, pending=[], pers_low=False)
+        # fac_worst: the worst state each facility node was in since the last step (a blip shows)
+        self.st = State(codes=[UP] * len(self.node_ids), fac_state={}, fac_worst={}, hall_cause={}, pending=[],
+                        pers_low=False)
         self.label = {n: str(d.get("label", n)) for n, d in g.nodes(data=True)}
         self.traffic_pos = [self.pos[n] for n in model.ids]
         self.infra = [n for n, d in g.nodes(data=True) if d["kind"] == "infrastructure"]
@@ -54,6 +57,8 @@ class Classifier:
         self.st.fac_state[node] = (code, cause)
         if code != old:
             self.st.pending.append(Event(float(t), node, state, cause))
+            worst = self.st.fac_worst.get(node, code)
+            self.st.fac_worst[node] = code if SEVERITY[code] >= SEVERITY[worst] else worst
 
     # ---- per step -------------------------------------------------------------------------
     def classify(self, t: float, avail: dict[str, float], booting: dict[str, bool],
@@ -63,7 +68,9 @@ class Classifier:
         prev = st.codes
         new = list(prev)
         for node, (code, _) in st.fac_state.items():
-            new[self.pos[node]] = code
+            worst = st.fac_worst.get(node, code)
+            new[self.pos[node]] = worst if SEVERITY[worst] > SEVERITY[code] else code
+        st.fac_worst = {}
         for node in self.infra:
             share, boot = avail.get(node, 1.0), booting.get(node, False)
             new[self.pos[node]] = RECOVERING if boot else DOWN if share <= 0 else DEGRADED if share < 1 else UP

@@ -95,27 +95,17 @@ def values_between(knob: str, lo: float, hi: float, n: int) -> list[float]:
 def compact(s: Scenario, lead_min: float = DEFAULT_LEAD_MIN, window_min: float | None = DEFAULT_WINDOW_MIN) -> Scenario:
     """The scenario shifted so its first power cut is at `lead_min`, ending `window_min` later.
 
-    Every scheduled time (cut, restore, extra switch flips, operators' shedding) moves by the same
-    amount, so the story is unchanged apart from a shorter calm start and an earlier end. A
-    scenario without a cut is only shortened. `window_min=None` keeps the original end.
+    Every action (cuts, restores, operators' steps, faults) moves by the same amount, so the story is
+    unchanged apart from a shorter calm start and an earlier end. A scenario without a cut is only
+    shortened. `window_min=None` keeps the original end.
     """
     cuts = [t / 60.0 for t, on in s.utility_flips() if not on]
     shift = max(0.0, (cuts[0] - lead_min)) if cuts else 0.0
-
-    def moved(m: float | None) -> float | None:
-        return None if m is None else max(0.0, m - shift)
-
     end = s.duration_min - shift
     if window_min is not None:
         end = min(end, (cuts[0] - shift if cuts else 0.0) + window_min)
     end = max(1.0, end)
-    return s.replace(
-        power_cut_min=moved(s.power_cut_min),
-        power_restored_min=moved(s.power_restored_min),
-        power_switch=tuple((max(0.0, m - shift), on) for m, on in s.power_switch),
-        shed_load_min=moved(s.shed_load_min),
-        duration_min=round(end, 6),
-    )
+    return s.shifted(shift).replace(duration_min=round(end, 6))
 
 
 def point_scenario(base: Scenario, knob: str, value: float, seed: int) -> Scenario:
@@ -152,7 +142,7 @@ def sweep(base: Scenario, knob: str, values: Sequence[float], seeds: Sequence[in
     runs them in a process pool; if the pool cannot start (e.g. no /dev/shm), it falls back to
     running here — the results are identical either way.
     """
-    if knob not in base.__dataclass_fields__ or knob in ("seed", "power_switch"):
+    if knob not in base.__dataclass_fields__ or knob in ("seed", "actions"):
         raise ScenarioError(f"cannot sweep {knob!r}; sweepable settings: {', '.join(KNOBS)}")
     if not values or not seeds:
         raise ScenarioError("a sweep needs at least one value and one seed")

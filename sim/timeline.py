@@ -42,6 +42,8 @@ METRICS: dict[str, tuple[str, str]] = {
     "utility_power": ("0/1", "1 while the utility feed supplies the site"),
     "halls_powered": ("fraction", "share of data halls with power and servers running"),
     "hall_temp_c": ("°C", "hottest data hall's air temperature"),
+    "retry_attempts_fit": ("attempts", "attempts per call that fit the retry deadline, fewest over retried calls"
+                           " (blank without retries)"),
 }
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 # Per feature, for every architecture (whatever roles it declares): success_<id> and latency_s_<id>.
@@ -69,10 +71,12 @@ class Event:
 
 @dataclass(frozen=True)
 class Milestone:
-    """A moment worth marking on every chart (power cut, UPS exhausted, power restored …)."""
+    """A moment worth marking on every chart (power cut, UPS exhausted, power restored …).
+    `action`: a scheduled change (an intervention's start or end), shown in the event log too."""
 
     t_s: float
     label: str
+    action: bool = False
 
 
 @dataclass
@@ -162,7 +166,7 @@ class Timeline:
         return json.dumps(
             {
                 "t_s": self.t_s,
-                "metrics": {k: [_round(v) for v in self.metrics[k]] for k in METRIC_NAMES},
+                "metrics": {k: [_round(v) for v in self.metrics[k]] for k in self.metric_names},
                 "node_ids": self.node_ids,
                 "node_states": ["".join(str(c) for c in row) for row in self.node_states],
                 "events": [[e.t_s, e.node, e.state, e.cause] for e in self.events],

@@ -28,6 +28,7 @@ BREAKER_OPEN_S = 30.0           # [assumption] Hystrix-style: open for 30 s, the
 BREAKER_TRIP = 0.5              # open when half of the calls in the window fail
 BREAKER_PROBE = 0.1             # share of calls let through while half-open
 HUGE = 1e12
+f_all_none: list[float] = []
 LATE_NEGLIGIBLE = 8.5           # timeout ≥ 8.5 × mean latency: late share < 1e-15
 
 
@@ -133,6 +134,9 @@ class TrafficModel:
 
         self.allowed = m.attempts_allowed(scenario.retry_policy, scenario.max_retries)
         self.edge_allowed = [self.allowed if r else 1 for r in self.retry]
+        # Immediate and budget retries: how many fit the deadline depends on how fast failures come
+        # back, which changes step by step (st.allowed); backoff's count is fixed by its waits.
+        self.deadline_cap = scenario.retry_policy in ("immediate", "budget") and self.allowed > 1
         self._plan()
         # Healthy baseline: loads at normal traffic with everything up; capacities scale from it.
         self.L0 = [1.0] * n
@@ -164,7 +168,7 @@ class TrafficModel:
                 pairs.append((c * e + k, c * n + i, c * n + self.dst[k], k, self.is_fb[k],
                               c * e + prim if prim >= 0 else -1, self.calls[prim] if prim >= 0 else 0.0,
                               self.calls[k], self.cache_miss[k],
-                              self.edge_allowed[k] if self.retry[k] else 1, self.to_backend[k]))
+                              self.edge_allowed[k] > 1, self.to_backend[k]))
             self.td_plan.append((i, [c * n + i for c in self.classes_at[i]], pairs))
         self.cache_plan = [(self.src[k], self.dst[k],
                             [(c * e + k, c * n + self.dst[k]) for c in range(self.c_count) if self.use[c][k]])
@@ -184,7 +188,7 @@ class TrafficModel:
                     budget = self.s.retry_policy == "budget" and self.retry[k]
                     mode = 2 if budget else (1 if self.edge_allowed[k] > 1 else 0)
                     edges.append((c * e + k, c * n + self.dst[k], self.dst[k], k, self.timeout[k],
-                                  self.edge_allowed[k], self.is_fb[k], c * e + fb if fb >= 0 else -1,
+                                  self.edge_allowed[k] > 1, self.is_fb[k], c * e + fb if fb >= 0 else -1,
                                   self.required[k] or fb >= 0, self.calls[k], mode))
                 per_class.append((c * n + i, edges))
             leaf = [c * n + i for c in self.classes_at[i]] if not self.pairs_by_class[i] else []
@@ -199,7 +203,8 @@ class TrafficModel:
             p_att=[1.0] * (c * e),          # per-attempt success, last step
             s_call=[1.0] * (c * e),         # per-call success after retries, last step
             node_ok=[1.0] * n,
-            p_retry=[1.0] * (c * e),        # per-attempt success ignoring shed rejections
+            p_retry=[1.0] * (c * e),        # 1 − per-attempt probability of a failure the client retries
+            allowed=[float(x) for x in self.edge_allowed],  # attempts per call that fit the deadline
             breaker_until=[-1.0] * e,       # open until this time (s)
             half_open=[False] * e,
             now=0.0,
@@ -299,6 +304,7 @@ class TrafficModel:
         amp_total = amp_first = 0.0
         queue_step, policy_attempts = m.queue_step, m.policy_attempts
         is_cache, hit_max, warm = self.is_cache, self.hit_max, self.st.warm
+        allowed_now = st.allowed
         for i, cis, pairs in self.td_plan:
             a = 0.0
             for ci in cis:
@@ -319,7 +325,7 @@ class TrafficModel:
             if not pairs:
                 continue
             miss = 1.0 - hit_max[i] * warm[i] if is_cache[i] else 1.0
-            for ck, ci, cd, k, is_fb, prim_ck, calls_prim, calls_k, cache_miss, allowed, backend in pairs:
+            for ck, ci, cd, k, is_fb, prim_ck, calls_prim, calls_k, cache_miss, retried, backend in pairs:
                 if is_fb:
                     calls = calls_prim * (1.0 - s_prev[prim_ck])
                 elif cache_miss:
@@ -331,8 +337,8 @@ class TrafficModel:
                 calls_eff[ck] = calls
                 base1 = arr1[ci] * ratio * calls
                 base = arr[ci] * ratio * calls
-                if allowed > 1:
-                    base *= policy_attempts(1.0 - p_prev[ck], policy, allowed)
+                if retried:
+                    base *= policy_attempts(1.0 - p_prev[ck], policy, allowed_now[k])
                 eload[ck] = base
                 eload1[ck] = base1
                 arr[cd] += base
@@ -358,9 +364,12 @@ class TrafficModel:
         ok_sum = [0.0] * n
         best = [0.0] * n
         backoff = policy == "backoff"
+        capped = self.deadline_cap
+        f_time = [0.0] * e_count if capped else f_all_none
+        f_all = [0.0] * e_count if capped else f_all_none
         extra_lat = st.extra_lat
         slowed = any(extra_lat)
-        late_share, call_success, service_latency = m.late_share, m.call_success, m.service_latency
+        late_share, service_latency = m.late_share, m.service_latency
         expected_attempts, budget_call_success = m.expected_attempts, m.budget_call_success
         for i, per_class, leaf in self.bu_plan:
             u = util[i]
@@ -369,7 +378,8 @@ class TrafficModel:
                 lat[ci] = lok[ci] = own_lat
             for ci, edges in per_class:
                 s_i, q_i, lat_i, lok_i = 1.0, 1.0, own_lat, own_lat
-                for ck, cd, d, k, t_out, allowed, is_fb, fb_ck, needed, calls_k, mode in edges:
+                for ck, cd, d, k, t_out, retried, is_fb, fb_ck, needed, calls_k, mode in edges:
+                    allowed = allowed_now[k] if retried else 1.0
                     lat_d, lok_d = lat[cd], lok[cd]
                     if slowed:                              # a `latency` intervention in force
                         lat_d += extra_lat[k]
@@ -383,14 +393,23 @@ class TrafficModel:
                     pa_sent = own_ok[d] * fine              # per attempt actually sent
                     pa = gate * pa_sent
                     # A shed request comes back as "overloaded, do not retry" (HTTP 429 / gRPC
-                    # RESOURCE_EXHAUSTED), so clients retry only the other failures.
-                    p_retry[ck] = fine if shedding else pa_sent
+                    # RESOURCE_EXHAUSTED): it ends the call. Clients retry only the other failures.
+                    shed = gate * (1.0 - own_ok[d]) if shedding else 0.0
+                    rx = 1.0 - pa - shed                     # a failure the client retries
+                    p_retry[ck] = 1.0 - rx
                     if mode == 0:
                         sc = pa
                     elif mode == 1:
-                        sc = call_success(pa, allowed)
+                        sc = pa * expected_attempts(rx, allowed - 1.0)
                     else:
-                        sc = budget_call_success(pa)
+                        sc = budget_call_success(pa, rx)
+                    if capped and mode:
+                        load_k = eload[ck]
+                        if load_k:                          # how long the retried failures take
+                            # rejected or blocked: at once; the callee's failure: its latency; late: a timeout
+                            f_time[k] += load_k * gate * own_ok[d] * (
+                                (1.0 - s_d) * (lat_d if lat_d < t_out else t_out) / t_out + (s_d - fine))
+                            f_all[k] += load_k * rx
                     # Full quality: a caller stops at its first answer, degraded or not, so the
                     # share of full answers is the callee's among its successes (no "retry until
                     # personalised").
@@ -413,7 +432,7 @@ class TrafficModel:
                     else:
                         s_i *= factor ** q
                         q_i *= sq ** q
-                    tries = expected_attempts(1.0 - pa, allowed - 1) if allowed > 1 else 1.0
+                    tries = expected_attempts(rx, allowed - 1.0) if allowed > 1 else 1.0
                     # an attempt the callee rejects (queue full, no capacity) comes back at once
                     t_att = own_ok[d] * (lat_d if lat_d < t_out else t_out)
                     lat_call = tries * t_att
@@ -425,7 +444,7 @@ class TrafficModel:
                     else:   # among the requests that succeed, the share that made this call
                         w = q * factor / (1.0 - q * (1.0 - factor)) if q < 1.0 else q
                         lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
-                                                        m.failures_before_success(1.0 - pa, allowed) * t_att)
+                                                        m.failures_before_success(rx, allowed) * t_att)
                 succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
                 ok_sum[i] += arr[ci] * s_i
                 best[i] = s_i if s_i > best[i] else best[i]
@@ -434,6 +453,12 @@ class TrafficModel:
         self.st.node_ok = [(ok_sum[i] / a_tot[i] if a_tot[i] > 0 else (best[i] if self.pairs[i] else 1.0))
                         * own_ok[i] for i in range(n)]
         self.st.p_att, self.st.s_call, self.st.p_retry = p_att, s_call, p_retry
+        if capped and not self._baseline:
+            # Next step's attempts per call: as many as fit the deadline at the mean time this step's
+            # retried failures took (as if all timed out when there were none).
+            r, calm = self.s.max_retries, self.allowed
+            st.allowed = [(m.attempts_in_deadline(r, min(1.0, f_time[k] / f_all[k])) if f_all[k] > 1e-12 else calm)
+                          if self.retry[k] else 1.0 for k in range(e_count)]
         self.st.edge_fail = [1.0 if send[k] == 0.0 else (e_fail[k] / e_load[k] if e_load[k] > 0 else 0.0)
                           for k in range(e_count)]
         if not self._baseline:
@@ -462,14 +487,18 @@ class TrafficModel:
         """Fill caches from backend responses — late ones too: a look-aside cache stores what the
         database returns even when the user's request has already timed out."""
         load, succ, warm = self.st.edge_load, self.st.succ, self.st.warm
+        powered = self.st.cap_avail
         for c_node, d, pairs in self.cache_plan:
+            if powered is not None and powered[c_node] <= 0.0:
+                continue            # none of its own servers run: nothing to fill (the secondary's copy
+                #                     serves its traffic, as misses)
             fills = 0.0
             for ck, cd in pairs:
                 fills += load[ck] * succ[cd]
             warm[c_node] = m.warm_cache(warm[c_node], fills * self.st.own_ok[d], dt, self.cache_items[c_node])
 
     def lose_cache(self, node: int, share: float) -> None:
-        """A cache that loses power loses its contents (share = part of its servers lost)."""
+        """A cache whose servers lose power loses what they held (share of its contents)."""
         self.st.warm[node] *= 1.0 - share
 
     # ---- read-outs -----------------------------------------------------------------------

@@ -3,6 +3,9 @@
     python -m tests.golden.regenerate
 
 then read `git diff tests/golden` before committing: every changed number is a changed story.
+
+Goldens: every preset (on the built-in app), and runs of the example architectures in
+sim/architectures/ that have no story roles (their metrics are per feature).
 """
 
 from __future__ import annotations
@@ -10,15 +13,34 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sim import PRESETS, run
+from sim import PRESETS, Scenario, load_architecture, run
+from sim.architecture import ARCH_DIR
+from sim.interventions import parse
 
 HERE = Path(__file__).parent
 EVERY = 6          # keep one step in six (one a minute) of metrics and node states
+_STOP_DB = (parse("node_stop node=database start_min=20 end_min=30"),)
+_BLIP_DB = (parse("node_stop node=database start_min=20 end_min=25"),)
+# name -> (architecture file, scenario): a crash of the shared database, and the chain's storm
+EXAMPLES: dict[str, tuple[str, Scenario]] = {
+    "three_tier_database_stops": ("three_tier.toml", Scenario(actions=_STOP_DB, duration_min=60.0)),
+    "service_chain_budget": ("service_chain.toml", Scenario(actions=_BLIP_DB, duration_min=60.0,
+                                                            retry_policy="budget")),
+    "service_chain_storm": ("service_chain.toml", Scenario(actions=_BLIP_DB, duration_min=60.0)),
+}
+NAMES = list(PRESETS) + list(EXAMPLES)
+
+
+def timeline(name: str):
+    if name in EXAMPLES:
+        file, s = EXAMPLES[name]
+        return run(s, load_architecture(ARCH_DIR / file))
+    return run(PRESETS[name].scenario)
 
 
 def golden(name: str) -> dict:
-    """A preset's timeline, compact: metrics and states each minute, every event and milestone."""
-    tl = run(PRESETS[name].scenario)
+    """A run's timeline, compact: metrics and states each minute, every event and milestone."""
+    tl = timeline(name)
     full = json.loads(tl.to_json())
     return {
         "preset": name,
@@ -36,7 +58,7 @@ def path(name: str) -> Path:
 
 
 def main() -> None:
-    for name in PRESETS:
+    for name in NAMES:
         path(name).write_text(json.dumps(golden(name), indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"wrote {path(name)}")
 

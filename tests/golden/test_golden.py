@@ -1,14 +1,14 @@
-"""Each preset's timeline equals its committed golden file (regenerate deliberately, never silently)."""
+"""Each preset's timeline, and each example architecture's, equals its committed golden file
+(regenerate deliberately, never silently)."""
 
 import json
 
 import pytest
 
-from sim import PRESETS
-from tests.golden.regenerate import golden, path
+from tests.golden.regenerate import NAMES, golden, path
 
 
-@pytest.mark.parametrize("name", list(PRESETS))
+@pytest.mark.parametrize("name", NAMES)
 def test_preset_matches_golden(name):
     assert path(name).exists(), f"no golden file for {name}: run python -m tests.golden.regenerate"
     expected = json.loads(path(name).read_text(encoding="utf-8"))
@@ -23,3 +23,23 @@ def test_preset_matches_golden(name):
                 assert a == b, f"{metric} at {expected['t_s'][i]} s: {a} != {b}"
             else:
                 assert a == pytest.approx(b, rel=1e-6, abs=1e-6), f"{metric} at {expected['t_s'][i]} s"
+
+
+@pytest.mark.parametrize("name, feature", [("three_tier_database_stops", "checkout"),
+                                           ("service_chain_budget", "search")])
+def test_example_features_fall_while_their_database_is_stopped_and_come_back(name, feature):
+    """No story roles here: the per-feature columns carry the story."""
+    g = golden(name)
+    success = g["metrics"][f"success_{feature}"]
+    minute = {int(t // 60): i for i, t in enumerate(g["t_s"])}
+    assert min(success[minute[0]:minute[20]]) > 0.95          # fine before the crash at 0:20
+    assert min(success[minute[21]:minute[25]]) < 0.5          # failing while the database is down
+    assert success[-1] > 0.95                                  # back after it restarts
+    assert all(v is None for v in g["metrics"]["login_success"])   # no login role: blank, not "100 %"
+
+
+def test_the_chain_without_a_retry_budget_stays_down():
+    """Retries at five layers: the same five-minute stop leaves the chain stuck (A^D amplification)."""
+    g = golden("service_chain_storm")
+    assert g["metrics"]["success_search"][-1] < 0.05
+    assert max(g["metrics"]["retry_amplification"]) > 100

@@ -48,10 +48,16 @@ SCENARIOS = {
     # The same storm with capped exponential backoff and full jitter: about 2 attempts per call
     # fit the deadline, under what the auth service can carry, so it ends without shedding.
     "retry_storm_backoff": STORM.replace(shed_load_min=None, retry_policy="backoff"),
+    # Eight retries at 55 % load: failures come back fast (full queues reject at once), so far more
+    # than 4 attempts fit the deadline and the storm holds in both models (the fast model capped
+    # attempts at 4 whatever max_retries said, and recovered while the reference stayed down).
+    "retry_storm_8_retries": STORM.replace(shed_load_min=None, max_retries=8, load=0.55),
 }
 
 
-def _check(name: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def _check(name: str, swing: int = 0) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Every minute within the band; `swing`: minutes per metric that may fall outside it while one
+    of the two models is mid-change (between 5 % and 95 %) — a recovery placed a minute apart."""
     s = SCENARIOS[name]
     tl = run(s)
     fast = fast_per_minute(tl)
@@ -60,13 +66,17 @@ def _check(name: str) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     diff = compare(fast, ref)
     failures = []
     for metric in COMPARED:
-        shifted = []
+        shifted, swings = [], 0
         for minute, d in enumerate(diff[metric]):
             assert not math.isnan(d), f"{name}: no {metric} request in minute {minute}"
             r = ref[metric][minute]
             if d > BOUND:
                 shifted.append(minute)
             if not lo[metric][minute] - BOUND <= r <= hi[metric][minute] + BOUND:
+                moving = any(0.05 < v < 0.95 for v in (r, fast[metric][minute]))
+                if moving and swings < swing:
+                    swings += 1
+                    continue
                 failures.append(f"{metric} minute {minute}: fast {fast[metric][minute]:.3f} "
                                 f"(shifted {lo[metric][minute]:.3f}–{hi[metric][minute]:.3f}) reference {r:.3f}")
         if len(shifted) > MAX_SHIFTED:
@@ -100,6 +110,13 @@ def test_backoff_ends_the_storm_in_both_models():
     for out in (fast, ref):
         assert max(out["login_success"][6:10]) < 0.1      # the same storm while the halls are dark …
         assert min(out["login_success"][28:]) > 0.95       # … ends without shedding
+
+
+def test_eight_retries_keep_the_storm_in_both_models():
+    # The feed's personalisation comes back about a minute later in the fast model (its retries into
+    # the booting feature store): the two minutes of that swing may differ.
+    fast, ref = _check("retry_storm_8_retries", swing=2)
+    assert max(ref["login_success"][-10:]) < 0.1 and max(fast["login_success"][-10:]) < 0.1
 
 
 def test_backoff_attempt_count_matches_the_reference_rule():

@@ -48,8 +48,9 @@ def test_power_back_but_app_degraded_for_a_while_then_recovers(story):
 
 def test_nothing_lost_at_the_end(story):
     m = story.metrics
-    assert m["views_displayed"][-1] == pytest.approx(m["views_true"][-1])
-    assert m["earnings_displayed"][-1] == pytest.approx(m["earnings_true"][-1])
+    # one screen: whole views and whole cents, never more than the true count
+    assert 0 <= m["views_true"][-1] - m["views_displayed"][-1] < 1
+    assert 0 <= m["earnings_true"][-1] - m["earnings_displayed"][-1] < 0.01 + 1e-9
     assert m["backlog_events"][-1] < 1
 
 
