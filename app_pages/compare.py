@@ -1,6 +1,6 @@
 """Compare: configurations A and B on the same seed — charts side by side and a table of outcomes.
 
-Thin: link or widgets → two Scenarios → sim.run (cached) → viz.charts / sim.outcomes → the page.
+Thin: link or widgets → two Scenarios → ui.runner (kept for everyone) → viz.charts / sim.outcomes → the page.
 The URL holds both configurations ("a." and "b." settings); a bad link is clamped with a notice.
 """
 
@@ -12,12 +12,12 @@ import streamlit as st
 
 import sim
 from sim.__main__ import scenario_toml
-from sim.outcomes import format_value, outcome
-from ui import guard
+from sim.outcomes import format_value
+from ui import guard, runner
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
 from viz.charts import CHART_IDS
-from viz.whatif import controls, escape_md, outcome_frame, page_chart, scenario_lines, sections
+from viz.whatif import controls, escape_md, outcome_frame, scenario_lines, sections
 
 ROOT = Path(__file__).resolve().parent.parent
 P = "cmp."
@@ -33,13 +33,6 @@ CHART_TITLES = {"feed_quality": "Feed quality", "views": "View counters", "login
                 "upload": "Upload success", "load_time": "Feed load time", "earnings": "Earnings",
                 "retries": "Retry amplification", "backlog": "Event backlog"}
 
-
-
-@st.cache_data(max_entries=48, show_spinner=False)
-def simulate(scenario: sim.Scenario) -> tuple[sim.Timeline, object]:
-    """One run and its outcomes (identical scenarios are simulated once; failures are never cached)."""
-    tl = guard.run(scenario)
-    return tl, outcome(tl)
 
 
 def _key(side: str, name: str) -> str:
@@ -103,7 +96,7 @@ def _simulate_both() -> tuple[dict | None, str]:
     """(runs of A and B, "") or (None, which side failed and why)."""
     runs = {}
     for side in SIDES:
-        runs[side], why = guard.attempt(lambda: simulate(scenarios[side]))
+        runs[side], why = guard.attempt(lambda: runner.compare(scenarios[side]))
         if why:
             return None, f"{side.upper()}: {why}"
     return runs, ""
@@ -158,12 +151,12 @@ if runs is None:
 st.markdown(TEXT["outcomes"])
 verdict = []
 for side in SIDES:
-    o = runs[side][1]
+    o = runs[side]["outcome"]
     word = "recovers" if o.recovered else "does not recover"
     verdict.append(f"**{side.upper()} {word}** — time to recover after power returns: "
                    f"{escape_md(format_value(o, 'recover_after_power_min'))}.")
 st.markdown("  \n".join(verdict))
-st.table(outcome_frame({"A": runs["a"][1], "B": runs["b"][1]}), hide_index=True)
+st.table(outcome_frame({"A": runs["a"]["outcome"], "B": runs["b"]["outcome"]}), hide_index=True)
 
 st.markdown(TEXT["charts"])
 picked = st.multiselect("Charts", CHART_IDS, default=["login", "retries", "views", "backlog"],
@@ -173,16 +166,15 @@ for cid in picked:
     for side, col in zip(SIDES, (left, right)):
         with col:
             st.markdown(f"**{side.upper()}**")
-            st.altair_chart(page_chart(runs[side][0], cid), width="stretch")
+            st.vega_lite_chart(spec=runs[side]["charts"][cid], width="stretch")
 
 st.markdown(TEXT["share"])
 share_bar(P + "export")
 st.code(page_url("compare", params), language=None, wrap_lines=True)
 cols = st.columns(4)
 for i, side in enumerate(SIDES):
-    tl = runs[side][0]
-    cols[2 * i].download_button(f"{side.upper()}: metrics (CSV)", tl.metrics_csv(), f"lights-out-{side}-metrics.csv",
-                                "text/csv", on_click="ignore")
+    cols[2 * i].download_button(f"{side.upper()}: metrics (CSV)", runner.csv(scenarios[side], "metrics"),
+                                f"lights-out-{side}-metrics.csv", "text/csv", on_click="ignore")
     cols[2 * i + 1].download_button(f"{side.upper()}: scenario (TOML)",
                                     scenario_toml(st.session_state[_key(side, "preset")], scenarios[side]),
                                     f"lights-out-{side}-scenario.toml", "application/toml", on_click="ignore")

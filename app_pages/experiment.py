@@ -12,7 +12,7 @@ import streamlit as st
 import sim
 from sim.links import SWEEP_DEFAULTS, SWEEP_KEYS, SWEEP_LIMITS, sweep_from_params, sweep_to_params
 from sim.sweep import KNOBS, compact, seeds_from, threshold, values_between
-from ui import guard
+from ui import guard, runner
 from ui.widgets import from_params, incoming_link, page_url, share_bar, show_notices, to_params, write_link
 from viz.whatif import SWEEP_OUTCOMES, escape_md, scenario_lines, sections, sweep_chart, sweep_frame
 
@@ -121,19 +121,26 @@ values = values_between(knob.name, min(cfg["lo"], cfg["hi"]), max(cfg["lo"], cfg
 seeds = seeds_from(int(base.seed), int(cfg["seeds"]))
 run_base = compact(base, window_min=float(cfg["window"]))
 signature = (run_base, knob.name, tuple(values), tuple(seeds))
+need = runner.experiment_estimate(run_base, knob.name, values, seeds)
+too_big = need > runner.EXPERIMENT_BUDGET_S
 st.markdown(f"{len(values)} values × {len(seeds)} seeds = **{len(values) * len(seeds)} runs** of "
-            f"{run_base.duration_min:g} simulated minutes each.")
+            f"{run_base.duration_min:g} simulated minutes each (about {need:.0f} s of simulation).")
+if too_big:
+    st.warning(guard.text("refused", reason=guard.text("experiment_too_big", need=f"{need:.0f}",
+                                                       limit=f"{runner.EXPERIMENT_BUDGET_S:.0f}")), icon="⚠️")
 
-if st.button("Run experiment", type="primary"):
+if st.button("Run experiment", type="primary", disabled=too_big):
     bar = st.progress(0.0, text="Starting…")
 
     def progress(done: int, total: int) -> None:
         bar.progress(done / total, text=f"{done} of {total} runs")
 
     # Each run under its own time budget; a run that fails is named, the others still count.
-    result, failed = guard.sweep(run_base, knob.name, values, seeds, progress=progress,
-                                 had_result=st.session_state.get(P + "result") is not None)
-    if result.points:  # else nothing to plot: the previous result stays
+    had = st.session_state.get(P + "result") is not None
+    done, refused = guard.attempt(lambda: runner.experiment(run_base, knob.name, values, seeds, progress=progress,
+                                                            had_result=had), budget=runner.EXPERIMENT_BUDGET_S * 2)
+    result, failed = done if done is not None else (None, refused)
+    if result is not None and result.points:  # else nothing to plot: the previous result stays
         st.session_state[P + "result"] = (signature, result)
     st.session_state[P + "failed"] = failed
     bar.empty()

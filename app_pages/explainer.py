@@ -1,6 +1,6 @@
 """The explainer page: a power switch, the dependency graph failing step by step, charts, event log.
 
-Thin on purpose: widgets and the switch → a Scenario → sim.run (cached) → viz payload → one
+Thin on purpose: widgets and the switch → a Scenario → ui.runner (kept for everyone) → viz payload → one
 browser-side player component. Playback runs in the browser; the server only reruns when an input
 changes. The component is always mounted at the same place with the same key, so new data never
 remounts it (the player keeps its clock).
@@ -8,26 +8,18 @@ remounts it (the player keeps its clock).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from pathlib import Path
 from types import SimpleNamespace
 
 import streamlit as st
 
 import sim
-from ui import guard
-from viz.runs import player_view
+from ui import guard, runner
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYER_DIR = ROOT / "assets" / "player"
 INTRO, _, ABOUT = (ROOT / "assets" / "explainer.md").read_text(encoding="utf-8").partition("<!-- split -->")
 FREE_PLAY = "free_play"
-# After a flip of the switch the player first gets the next FIRST_MINUTES of the new run (a short
-# run is exactly the start of the long one, tests/unit/test_prefix.py), then asks for the rest:
-# the cascade starts on screen in a fraction of the time a whole run takes to simulate.
-FIRST_MINUTES = 20.0
-RUNS_KEPT = 48   # runs kept by simulate's cache, across sessions (bounded memory on a shared container)
 
 player = st.components.v2.component(
     "lights_out_player",
@@ -49,59 +41,13 @@ def presets() -> dict[str, object]:
     return {FREE_PLAY: free, **sim.PRESETS}
 
 
-@st.cache_data(max_entries=RUNS_KEPT, show_spinner=False)
-def simulate(scenario: sim.Scenario, charts: bool = True) -> dict:
-    """One run as the player's payload (made in the worker process when there is one: ui/pool.py).
-    Identical scenarios are never simulated twice (failures are never cached)."""
-    payload = guard.compute(player_view, scenario, charts)
-    if charts:
-        done = _complete()
-        done[scenario] = True
-        while len(done) > RUNS_KEPT:
-            done.popitem(last=False)         # one C call: safe while other sessions add to it
-    return payload
-
-
-@st.cache_resource
-def _complete() -> OrderedDict[sim.Scenario, bool]:
-    """Whole runs simulated (so probably still in simulate's cache), oldest first; all sessions."""
-    return OrderedDict()
-
-
-def first_minutes(scenario: sim.Scenario, from_min: float) -> dict | None:
-    """The start of a run up to FIRST_MINUTES after `from_min`, marked partial — or None when the
-    whole run is as quick to get (already simulated, or hardly longer)."""
-    until = from_min + FIRST_MINUTES
-    if scenario in _complete() or until >= scenario.duration_min - FIRST_MINUTES:
-        return None
-    part = simulate(scenario.replace(duration_min=until), charts=False)
-    return dict(part, partial=True, total_steps=scenario.steps + 1)
-
-
-@st.cache_resource
-def _rest_gate() -> threading.Semaphore:
-    """One rest-of-a-run at a time across sessions. Simulations share one core (the GIL): when a
-    class flips together, 30 rests running at once would slow every visitor's first minutes to
-    the pace of the slowest; waiting threads take no CPU, so first minutes and other changes go first."""
-    return threading.Semaphore(1)
-
-
 def view(state: dict) -> dict:
-    """What the player gets: the first minutes after a flip (until it asks for the rest), else the whole run."""
-    first = first_minutes(state["scenario"], state["first"]) if state.get("first") is not None else None
-    if first is not None:
-        return first
-    state["first"] = None
-    if not state.pop("rest", False) or state["scenario"] in _complete():
-        return simulate(state["scenario"])
-    gate = _rest_gate()
-    held = gate.acquire(timeout=guard.budget_s())   # never wait longer than a run may take
-    try:
-        with guard.background():                     # after other visitors' first minutes
-            return simulate(state["scenario"])
-    finally:
-        if held:
-            gate.release()
+    """What the player gets (ui/runner.py decides: the first minutes after a flip, then the rest)."""
+    first, rest = state.get("first"), state.pop("rest", False)
+    payload = runner.player(state["scenario"], first_from_min=first, rest=rest)
+    if not payload.get("partial"):
+        state["first"] = None
+    return payload
 
 
 # ---- state and callbacks (callbacks run before the script body) ---------------------------------

@@ -1,6 +1,6 @@
 """The Lab: every scenario control, presets, the player showing the result, outcomes, link and export.
 
-Thin on purpose: link or widgets → a Scenario → sim.run (cached) → viz (player payload, outcomes,
+Thin on purpose: link or widgets → a Scenario → ui.runner (kept for everyone) → viz (player payload, outcomes,
 chart specs) → the page. The whole configuration lives in the URL (sim.links); a bad link opens
 the nearest valid settings with a notice.
 """
@@ -13,10 +13,9 @@ import streamlit as st
 
 import sim
 from sim.__main__ import scenario_toml
-from ui import guard
+from ui import guard, runner
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
-from viz.runs import lab_view
 from viz.whatif import controls, escape_md, groups, outcome_frame, scenario_lines, sections
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,13 +30,6 @@ player = st.components.v2.component(
     js=(ROOT / "assets" / "player" / "player.js").read_text(encoding="utf-8"),
     isolate_styles=False,
 )
-
-
-@st.cache_data(max_entries=48, show_spinner=False)
-def simulate(scenario: sim.Scenario) -> dict:
-    """One run and everything this page shows of it, made in the worker process when there is one
-    (ui/pool.py). Identical scenarios are simulated once; failures are never cached."""
-    return guard.compute(lab_view, scenario)
 
 
 # ---- state and callbacks (callbacks run before the script body) ---------------------------------
@@ -79,11 +71,11 @@ else:
 # Read the widgets and simulate before they are drawn: if the run fails, they go back to the last run
 # that worked (which the player keeps showing), and the notice says why.
 scenario, error = read_widgets(P, st.session_state[P + "scenario"], FIELDS)
-view, fault = guard.attempt(lambda: simulate(scenario))
+view, fault = guard.attempt(lambda: runner.lab(scenario))
 if fault and P + "good" in st.session_state:
     st.session_state[P + "preset"], scenario, st.session_state[P + "epoch"] = st.session_state[P + "good"]
     seed_widgets(P, scenario, FIELDS)
-    view, _ = guard.attempt(lambda: simulate(scenario))
+    view, _ = guard.attempt(lambda: runner.lab(scenario))
     fault = guard.text("kept" if view is not None else "first", reason=fault)
 elif fault:
     fault = guard.text("first", reason=fault)
@@ -143,7 +135,9 @@ share_bar(P + "export", view["export"], f"lights-out-{preset.name}")
 st.markdown("Link to this run:")
 st.code(page_url("lab", params), language=None, wrap_lines=True)
 d1, d2, d3 = st.columns(3)
-d1.download_button("Metrics (CSV)", view["metrics_csv"], "lights-out-metrics.csv", "text/csv", on_click="ignore")
-d2.download_button("Events (CSV)", view["events_csv"], "lights-out-events.csv", "text/csv", on_click="ignore")
+d1.download_button("Metrics (CSV)", runner.csv(scenario, "metrics"), "lights-out-metrics.csv", "text/csv",
+                   on_click="ignore")
+d2.download_button("Events (CSV)", runner.csv(scenario, "events"), "lights-out-events.csv", "text/csv",
+                   on_click="ignore")
 d3.download_button("Scenario for the CLI (TOML)", scenario_toml(preset.name, scenario), "lights-out-scenario.toml",
                    "application/toml", on_click="ignore")

@@ -18,7 +18,7 @@ import classroom
 import sim
 from classroom.questions import QUESTIONS, feedback
 from classroom.ui import presenter_mode
-from ui import guard
+from ui import guard, runner
 from viz.charts import chart_specs
 from viz.player import build_payload
 
@@ -40,18 +40,15 @@ story_keys = st.components.v2.component(
     js=_read(KEYS_DIR / "keys.js"))
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def run(scenario: sim.Scenario) -> sim.Timeline:
-    """One simulation per scenario for every visitor (a Timeline is never modified after a run; a
-    failure is never cached)."""
-    return guard.run(scenario)
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
 def view(index: int, revealed: bool) -> dict:
-    """Everything the page shows of chapter `index`: the player's data and the step moments."""
+    """Everything the page shows of chapter `index`: the player's data and the step moments (kept by
+    the runner for every visitor)."""
+    return runner.derived(("story", index, revealed), lambda: _view(index, revealed))
+
+
+def _view(index: int, revealed: bool) -> dict:
     ch = CHAPTERS[index]
-    full = run(ch.scenario)
+    full = runner.timeline(ch.scenario)
     shown, t_end = classroom.chapter_timeline(ch, full, revealed)
     caps = [(c.t_s, c.text) for c in sim.captions(full) if c.t_s <= t_end]
     steps = [min(classroom.resolve_time(s, full), t_end) for s in ch.steps]
@@ -59,9 +56,9 @@ def view(index: int, revealed: bool) -> dict:
     return {"payload": build_payload(shown, chart_specs(shown), caps), "steps": steps, "lines": lines, "end": t_end}
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
 def outcome(question_id: str, scenario: sim.Scenario):
-    return QUESTIONS[question_id].compute(run(scenario), run)
+    return runner.derived(("question", question_id, scenario),
+                          lambda: QUESTIONS[question_id].compute(runner.timeline(scenario), runner.timeline))
 
 
 def clock_s(t: float) -> str:

@@ -8,13 +8,12 @@ import streamlit as st
 
 from classroom.teaching import render, story_facts
 from classroom.ui import presenter_mode
-from ui import guard
+from ui import guard, runner
 
 
-@st.cache_data(show_spinner=False)
 def facts() -> dict[str, str]:
-    """The story's numbers (seven model runs, computed once per server; a failure is never cached)."""
-    return story_facts(guard.run)
+    """The story's numbers (seven model runs, kept by the runner for every visitor)."""
+    return runner.derived(("teacher_facts",), lambda: story_facts(runner.timeline))
 
 
 presenter_mode()

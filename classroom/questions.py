@@ -17,6 +17,7 @@ from string import Template
 from typing import Callable
 
 import sim
+from sim.architecture import feature_roles
 
 QUESTION_DIR = Path(__file__).resolve().parent.parent / "assets" / "story" / "questions"
 HOLD_S = 600.0  # "works again" = at least 95 % succeed and stay so for 10 simulated minutes
@@ -140,7 +141,8 @@ def _counter_after(tl: sim.Timeline, run: Runner) -> Outcome:
     cut, restore = flips(tl)
     disp, true = tl.metrics["views_displayed"], tl.metrics["views_true"]
     shown = [v for v in disp if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    back = next((e.t_s for e in tl.events if e.node == "view_counts" and e.state == "up" and e.t_s > (cut or 0)), None)
+    counter = feature_roles(tl.graph).get("view_counter")
+    back = next((e.t_s for e in tl.events if e.node == counter and e.state == "up" and e.t_s > (cut or 0)), None)
     caught = next((m.t_s for m in tl.milestones if m.label == "Counters caught up"), None)
     d_end, t_end = disp[-1], true[-1]
     if d_end is not None and not math.isnan(d_end) and abs(d_end - t_end) <= 0.01 * t_end:

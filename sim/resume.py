@@ -19,17 +19,17 @@ from .engine import run
 from .scenario import Scenario
 from .timeline import Timeline
 
-RUNS_KEPT = 12          # a 3-hour run is ~2.7 MB and its 35 checkpoints ~1 MB: bounded memory per process
-STEPS_KEPT = 12 * 1081  # and at most as many steps as 12 such runs (a Lab run may last 24 hours)
+RUNS_KEPT = 12          # a 3-hour run holds ~2 MB with its 35 checkpoints: bounded memory per process
+BYTES_KEPT = 96 * 2**20  # and at most this much in all (Timeline.approx_bytes; a long Lab run is ~20 MB)
 EVERY_MIN = 5.0         # a checkpoint every 5 simulated minutes (~30 kB each on the default graph)
 
 
 class Store:
     """A thread-safe LRU of runs on the default architecture with their checkpoints, bounded in
-    runs and in steps (the newest run is always kept)."""
+    runs and in bytes (the newest run is always kept)."""
 
-    def __init__(self, size: int = RUNS_KEPT, every_min: float = EVERY_MIN, max_steps: int = STEPS_KEPT) -> None:
-        self.size, self.every_min, self.max_steps = size, every_min, max_steps
+    def __init__(self, size: int = RUNS_KEPT, every_min: float = EVERY_MIN, max_bytes: int = BYTES_KEPT) -> None:
+        self.size, self.every_min, self.max_bytes = size, every_min, max_bytes
         self._runs: OrderedDict[Scenario, Timeline] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -40,9 +40,9 @@ class Store:
         with self._lock:
             self._runs[scenario] = tl
             self._runs.move_to_end(scenario)
-            steps = sum(len(kept.t_s) for kept in self._runs.values())
-            while len(self._runs) > self.size or (steps > self.max_steps and len(self._runs) > 1):
-                steps -= len(self._runs.popitem(last=False)[1].t_s)
+            held = sum(kept.approx_bytes() for kept in self._runs.values())
+            while len(self._runs) > self.size or (held > self.max_bytes and len(self._runs) > 1):
+                held -= self._runs.popitem(last=False)[1].approx_bytes()
         return tl
 
     def find(self, scenario: Scenario, graph: nx.DiGraph | None = None) -> tuple[Timeline, Checkpoint] | None:
@@ -67,5 +67,9 @@ class Store:
     def __len__(self) -> int:
         return len(self._runs)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
 
-__all__ = ["Store", "RUNS_KEPT", "STEPS_KEPT", "EVERY_MIN"]
+
+__all__ = ["Store", "RUNS_KEPT", "BYTES_KEPT", "EVERY_MIN"]

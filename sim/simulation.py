@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import pickle
 import random
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -382,9 +383,9 @@ class Simulation:
         st.prev_success = [round(model.class_success(r), 6) if e else 1.0
                            for r, e in zip(model.class_ids, model.events_per_request)]
         codes, changes = self.classifier.classify(t, st.avail, st.booting, st.backlog)
-        rec.states.append(codes)
+        rec.states.append(bytes(codes))                                # a byte a node: compact records
         st.events.extend(changes)
-        rec.edge_fail.append(self.classifier.edge_failures())
+        rec.edge_fail.append(array("f", self.classifier.edge_failures()))
         if self.node_metrics:
             rec.nodes.append(self._node_row())
         self._story_milestones(t, row)

@@ -68,6 +68,8 @@ class SweepResult:
     seeds: list[int]
     base: Scenario                      # the scenario each point varies (after `compact`, if used)
     points: list[SweepPoint] = field(default_factory=list)
+    failed: list[tuple[float, int, str]] = field(default_factory=list)   # (value, seed, why) of runs that failed
+    stopped: bool = False               # gave up after too many failures; the rest were not tried
 
     def by_value(self) -> dict[float, list[Outcome]]:
         out: dict[float, list[Outcome]] = {v: [] for v in self.values}
@@ -135,12 +137,16 @@ def default_workers() -> int:
 
 def sweep(base: Scenario, knob: str, values: Sequence[float], seeds: Sequence[int], *,
           graph: nx.DiGraph | None = None, workers: int = 1,
-          progress: Callable[[int, int], None] | None = None) -> SweepResult:
-    """Run `base` with `knob` = each value × each seed; outcomes in (value, seed) order.
+          progress: Callable[[int, int], None] | None = None,
+          point: Callable[[Scenario], Outcome] | None = None, max_failures: int | None = None) -> SweepResult:
+    """Run `base` with `knob` = each value × each seed; outcomes in (value, seed) order. The one sweep
+    engine: the CLI, the benchmarks and the Experiment page (through ui/runner.py) all use it.
 
-    `progress(done, total)` is called after every finished run (from this process). `workers` > 1
-    runs them in a process pool; if the pool cannot start (e.g. no /dev/shm), it falls back to
-    running here — the results are identical either way.
+    `point(scenario) -> Outcome` runs one point (the app passes one that goes through its runner:
+    budget, worker, fair turns); a point that raises is recorded in `failed` with its message, and
+    after `max_failures` of them the sweep stops (`stopped`). Without `point`, runs happen here
+    (`workers` > 1: in a process pool; if it cannot start, here) and an error propagates.
+    `progress(done, total)` is called after every finished run (from this process).
     """
     if knob not in base.__dataclass_fields__ or knob in ("seed", "actions"):
         raise ScenarioError(f"cannot sweep {knob!r}; sweepable settings: {', '.join(KNOBS)}")
@@ -150,10 +156,23 @@ def sweep(base: Scenario, knob: str, values: Sequence[float], seeds: Sequence[in
         raise ScenarioError(f"at most {MAX_POINTS} values and {MAX_SEEDS} seeds")
     jobs = [(float(v), int(sd), point_scenario(base, knob, v, sd)) for v in values for sd in seeds]
     total = len(jobs)
-    results: list[Outcome | None] = [None] * total
-    done = 0
+    result = SweepResult(knob=knob, values=[float(v) for v in values], seeds=[int(s) for s in seeds], base=base)
     if progress:
         progress(0, total)
+    if point is not None:
+        for done, (v, sd, s) in enumerate(jobs, 1):
+            try:
+                result.points.append(SweepPoint(v, sd, point(s)))
+            except Exception as exc:  # noqa: BLE001 — a failed point is named, the others still count
+                result.failed.append((v, sd, str(exc)))
+            if progress:
+                progress(done, total)
+            if max_failures is not None and len(result.failed) >= max_failures and done < total:
+                result.stopped = True
+                break
+        return result
+    results: list[Outcome | None] = [None] * total
+    done = 0
     pool_ok = False
     if workers > 1 and total > 1:
         try:
@@ -177,10 +196,8 @@ def sweep(base: Scenario, knob: str, values: Sequence[float], seeds: Sequence[in
                 done += 1
                 if progress:
                     progress(min(done, total), total)
-    return SweepResult(
-        knob=knob, values=[float(v) for v in values], seeds=[int(s) for s in seeds], base=base,
-        points=[SweepPoint(v, sd, o) for (v, sd, _), o in zip(jobs, results)],  # type: ignore[arg-type]
-    )
+    result.points = [SweepPoint(v, sd, o) for (v, sd, _), o in zip(jobs, results)]  # type: ignore[arg-type]
+    return result
 
 
 def seeds_from(first: int, n: int) -> list[int]:

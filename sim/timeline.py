@@ -86,15 +86,22 @@ class Timeline:
     t_s: list[float]
     metrics: dict[str, list[float]]
     node_ids: list[str]
-    node_states: list[list[int]]  # [step][node] -> state code
+    node_states: list[Any]        # [step][node] -> state code (a bytes row per step: one byte a node)
     edge_ids: list[tuple[str, str]]
-    edge_fail: list[list[float]]  # [step][edge] -> share of calls on that edge failing (0..1)
+    edge_fail: list[Any]          # [step][edge] -> share of calls on that edge failing (0..1; float32 rows)
     events: list[Event]
     milestones: list[Milestone]
     extras: dict[str, Any] = field(default_factory=dict)
     checkpoints: list[Any] = field(default_factory=list, repr=False)  # sim.simulation.Checkpoint, if asked for
     # [step] -> (offered, goodput, capacity, utilisation, latency_s) per traffic node, if asked for
     node_rows: list[Any] = field(default_factory=list, repr=False)
+
+    def approx_bytes(self) -> int:
+        """Memory the run holds, roughly: its per-step records and checkpoints (for bounded caches)."""
+        per_step = 8 + 40 * len(self.metrics) + 40 + len(self.node_ids) + 70 + 4 * len(self.edge_ids)
+        if self.node_rows:
+            per_step += 5 * 40 * len(self.node_rows[0][0])
+        return len(self.t_s) * per_step + sum(len(getattr(c, "blob", b"")) for c in self.checkpoints)
 
     @property
     def metric_names(self) -> tuple[str, ...]:

@@ -25,15 +25,13 @@ from typing import Callable, Iterator, Sequence, TypeVar
 import networkx as nx
 
 import sim
-from sim.outcomes import outcome
-from sim.sweep import KNOBS, SweepPoint, SweepResult, point_scenario
+from sim.sweep import KNOBS, SweepResult
 from ui import pool
 from viz.whatif import escape_md, sections
 
 T = TypeVar("T")
 BUDGET_ENV, FAULT_ENV = "LIGHTS_OUT_SIM_BUDGET_S", "LIGHTS_OUT_FAULT"
 DEFAULT_BUDGET_S = 15.0   # a default run: ~0.3-0.6 s; the longest allowed (24 h at 1-s steps): 32 s on a busy machine
-SWEEP_MAX_FAILURES = 3    # a sweep stops after this many failed runs (each may have waited a whole budget)
 TEXT = sections("faults.md")
 log = logging.getLogger(__name__)
 _deadline: ContextVar[float | None] = ContextVar("lights_out_deadline", default=None)
@@ -52,19 +50,28 @@ def text(name: str, **values: object) -> str:
     return Template(TEXT[name]).safe_substitute({k: str(v) for k, v in values.items()})
 
 
-def run(scenario: sim.Scenario, graph: nx.DiGraph | None = None) -> sim.Timeline:
-    """`sim.run` for the pages: stops at the deadline of the enclosing `attempt` (if any)."""
+class Refused(ValueError):
+    """A request the runner will not start (too long a run, too big an experiment); the message
+    says why and what would fit, in plain words."""
+
+
+def run_here(scenario: sim.Scenario, graph: nx.DiGraph | None = None) -> sim.Timeline:
+    """`sim.run` in this process, stopping at the deadline of the enclosing `attempt` (if any).
+    Pages reach it only through ui/runner.py."""
     _inject(scenario)
     return sim.run(scenario, graph, deadline=_deadline.get())
 
 
-def compute(fn: Callable[..., T], scenario: sim.Scenario, *args: object) -> T:
+def compute(fn: Callable[..., T], scenario: sim.Scenario, *args: object, session: str | None = None,
+            cost: float = 1.0) -> T:
     """`fn(scenario, *args, deadline=...)` for the pages — a module-level view such as
     `viz.runs.player_view` — in the worker process when there is one (ui/pool.py), under the
-    enclosing `attempt`'s deadline. Faults are injected here, in the server process, so tests that
-    change the environment reach them."""
+    enclosing `attempt`'s deadline. `session` (who asked) and `cost` (simulated steps × nodes) keep
+    the worker's turns fair between visitors (`pool.call`). Faults are injected here, in the server
+    process, so tests that change the environment reach them."""
     _inject(scenario)
-    return pool.call(fn, scenario, *args, deadline=_deadline.get(), background=_background.get())
+    return pool.call(fn, scenario, *args, deadline=_deadline.get(), background=_background.get(),
+                     session=session, cost=cost)
 
 
 @contextmanager
@@ -88,9 +95,14 @@ def attempt(compute: Callable[[], T], budget: float | None = None) -> tuple[T | 
     token = _deadline.set(min(time.monotonic() + budget, outer if outer is not None else float("inf")))
     try:
         return compute(), ""
+    except Refused as exc:          # said up front: nothing ran
+        return None, text("refused", reason=escape_md(str(exc)))
     except sim.OverBudget:
         log.warning("simulation over its %.3g s budget", budget)
         return None, text("timeout", budget=f"{budget:g}")
+    except pool.WorkerLost as exc:   # the process running it failed, not the run: say so, not "too long"
+        log.warning("simulation lost with its worker: %s", exc)
+        return None, text("worker" if exc.restarted else "worker_resting", detail=escape_md(exc.detail))
     except Exception as exc:  # noqa: BLE001 — a visitor sees a sentence, the log keeps the traceback
         log.exception("simulation failed")
         detail = " ".join(str(exc).split())[:160] or type(exc).__name__
@@ -99,35 +111,19 @@ def attempt(compute: Callable[[], T], budget: float | None = None) -> tuple[T | 
         _deadline.reset(token)
 
 
-def sweep(base: sim.Scenario, knob: str, values: Sequence[float], seeds: Sequence[int],
-          progress: Callable[[int, int], None] | None = None, had_result: bool = False) -> tuple[SweepResult, str]:
-    """`sim.sweep.sweep` in this process, each run under its own budget: (the good points, "" or a
-    message naming the runs that failed). Stops after SWEEP_MAX_FAILURES failures. `had_result`: a
-    previous result is still on the page (said when no run at all succeeded)."""
-    jobs = [(float(v), int(sd)) for v in values for sd in seeds]
-    result = SweepResult(knob=knob, values=[float(v) for v in values], seeds=[int(s) for s in seeds], base=base)
-    failed: list[tuple[str, str]] = []
-    label = escape_md(KNOBS[knob].label if knob in KNOBS else knob)
-    if progress:
-        progress(0, len(jobs))
-    for done, (v, sd) in enumerate(jobs, 1):
-        got, why = attempt(lambda: outcome(run(point_scenario(base, knob, v, sd))))
-        if got is None:
-            failed.append((f"{label} = {v:g}, seed {sd}", why))
-        else:
-            result.points.append(SweepPoint(v, sd, got))
-        if progress:
-            progress(done, len(jobs))
-        if len(failed) >= SWEEP_MAX_FAILURES:
-            break
-    if not failed:
-        return result, ""
+def sweep_message(result: SweepResult, had_result: bool = False) -> str:
+    """"" if every run of an experiment worked, else one message naming the runs that failed (and
+    whether the experiment stopped early). `had_result`: a previous result is still on the page."""
+    if not result.failed:
+        return ""
+    label = escape_md(KNOBS[result.knob].label if result.knob in KNOBS else result.knob)
+    failed = [(f"{label} = {v:g}, seed {sd}", why) for v, sd, why in result.failed]
+    total = len(result.values) * len(result.seeds)
     if not result.points:
         msg = text("sweep_kept" if had_result else "sweep_none", reason=failed[0][1])
     else:
-        msg = text("sweep_some", count=len(failed), total=len(jobs), runs="; ".join(f"{r} ({w})" for r, w in failed))
-    tried = len(result.points) + len(failed)
-    return result, msg + (" " + text("sweep_stopped", limit=len(failed)) if tried < len(jobs) else "")
+        msg = text("sweep_some", count=len(failed), total=total, runs="; ".join(f"{r} ({w})" for r, w in failed))
+    return msg + (" " + text("sweep_stopped", limit=len(failed)) if result.stopped else "")
 
 
 # ---- test-only fault injection -------------------------------------------------------------------
@@ -162,4 +158,5 @@ def _inject(s: sim.Scenario) -> None:
             time.sleep(0.05)
 
 
-__all__ = ["attempt", "background", "compute", "run", "sweep", "text", "budget_s", "DEFAULT_BUDGET_S", "BUDGET_ENV", "FAULT_ENV"]
+__all__ = ["attempt", "background", "compute", "run_here", "sweep_message", "text", "budget_s", "Refused",
+           "DEFAULT_BUDGET_S", "BUDGET_ENV", "FAULT_ENV"]

@@ -37,6 +37,8 @@ _CHOICE_WORDS = {
 def widget_value(name: str, value: Any) -> Any:
     """A Scenario value as its widget holds it."""
     kind = field_kind(name)
+    if kind == "actions":
+        return "\n".join(a.text() for a in value)
     if kind == "switches":
         return format_value(value) if value else ""
     if kind == "int":
@@ -71,6 +73,9 @@ def control(c: Control, prefix: str, on_change: Callable[[], None] | None = None
         st.toggle(c.label, key=key, on_change=on_change)
     elif kind == "switches":
         st.text_input(c.label, key=key, on_change=on_change, placeholder="e.g. 30:off, 40:on")
+    elif kind == "actions":
+        st.text_area(c.label, key=key, on_change=on_change, height=120,
+                     placeholder="e.g. power start_min=15 end_min=75\nshed_load start_min=150")
     elif kind == "int":
         low, high = RANGES[c.name]
         st.number_input(c.label, min_value=int(low), max_value=int(high), step=1, key=key, on_change=on_change)
@@ -92,6 +97,8 @@ def read_widgets(prefix: str, base: sim.Scenario, names: Iterable[str]) -> tuple
             kind = field_kind(name)
             if kind == "switches":
                 value = parse_value(name, value or "")
+            elif kind == "actions":
+                value = parse_value(name, ";".join(line for line in (value or "").splitlines() if line.strip()))
             elif kind == "int":
                 value = int(value)
             elif kind == "float":

@@ -1,9 +1,9 @@
 """One scenario → everything a page shows of it, in one call of plain arguments.
 
-Module-level functions of a scenario (a frozen dataclass) that return plain dicts, so that a worker
-process can run them (ui/pool.py) and send back only what the page draws, never a Timeline with its
-graph. Deterministic: the same scenario gives the same dict here or in a worker, started from a kept
-checkpoint or not.
+Module-level functions of a scenario (a frozen dataclass) that return plain dicts, so that the
+runner (ui/runner.py) can have them made in its worker process and receive only what the page
+draws, never a Timeline with its graph. Deterministic: the same scenario gives the same dict here
+or in a worker, started from a kept checkpoint or not. Each takes `deadline` (sim.run's time budget).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sim
-from sim.outcomes import outcome
+from sim.outcomes import Outcome, outcome
 from sim.resume import Store
 
 from .player import build_payload
@@ -36,7 +36,8 @@ def _payload(tl: sim.Timeline, charts: bool) -> dict[str, Any]:
 
 
 def lab_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[str, Any]:
-    """What the Lab shows of one run: the player's payload, outcomes, summary, CSVs and export specs."""
+    """What the Lab shows of one run: the player's payload, outcomes, summary and export specs (the
+    CSVs are made when a visitor downloads them: `csv_view`)."""
     from .whatif import export_specs  # noqa: PLC0415
 
     tl = RUNS.run(scenario, deadline=deadline)
@@ -44,10 +45,29 @@ def lab_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[s
         "payload": _payload(tl, charts=True),
         "outcome": outcome(tl),
         "summary": sim.summary(tl),
-        "metrics_csv": tl.metrics_csv(),
-        "events_csv": tl.events_csv(),
         "export": export_specs(tl),
     }
+
+
+def compare_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[str, Any]:
+    """What Compare shows of one side: outcomes and every chart as a Vega-Lite spec (at most
+    viz.charts.MAX_POINTS points a series, whatever the run's length)."""
+    from .charts import CHART_IDS  # noqa: PLC0415
+    from .whatif import page_chart  # noqa: PLC0415
+
+    tl = RUNS.run(scenario, deadline=deadline)
+    return {"outcome": outcome(tl), "charts": {cid: page_chart(tl, cid).to_dict() for cid in CHART_IDS}}
+
+
+def csv_view(scenario: sim.Scenario, what: str, *, deadline: float | None = None) -> str:
+    """One run's metrics or events as CSV text, made only when someone downloads it."""
+    tl = RUNS.run(scenario, deadline=deadline)
+    return tl.metrics_csv() if what == "metrics" else tl.events_csv()
+
+
+def point_outcome(scenario: sim.Scenario, *, deadline: float | None = None) -> Outcome:
+    """One point of an experiment: its outcomes only (not kept: a sweep's runs are not watched)."""
+    return outcome(sim.run(scenario, deadline=deadline))
 
 
 def warm() -> bool:
@@ -59,4 +79,4 @@ def warm() -> bool:
     return True
 
 
-__all__ = ["player_view", "lab_view", "warm"]
+__all__ = ["player_view", "lab_view", "compare_view", "csv_view", "point_outcome", "warm"]

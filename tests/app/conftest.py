@@ -18,6 +18,9 @@ def app():
 def _simulate_in_process(monkeypatch):
     """AppTest pages simulate in the test's process (tests patch sim.run and watch fault injection);
     the worker process itself is tested in tests/unit/test_pool.py and by every browser test."""
-    from ui import pool
+    from ui import pool, runner
+    from viz import runs
 
     monkeypatch.setenv(pool.WORKERS_ENV, "0")
+    runner.RESULTS.clear()           # each test starts as a fresh server would
+    runs.RUNS.clear()

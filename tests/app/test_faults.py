@@ -13,6 +13,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.testing.v1 import AppTest
 
+from sim.interventions import Intervention
 from tests.app.apptest_helpers import APP, flip_switch, player_data
 from ui import guard
 
@@ -66,13 +67,13 @@ def test_explainer_a_failed_flip_keeps_the_previous_run_and_a_truthful_switch(mo
     at = open_page()
     assert_clean(at)
     before = player_data(at)
-    monkeypatch.setenv(guard.FAULT_ENV, "raise:power_switch!=()")
+    monkeypatch.setenv(guard.FAULT_ENV, "raise:actions!=()")
     flip_switch(at, 1800, False, "cut-1")
     assert_kept_message(at, "the model stopped with an error")
     after = player_data(at)
     assert after["id"] == before["id"] and after["flips"] == [] == before["flips"]  # the same run, no flip
     assert after["ack"] == "cut-1"  # the switch settles (it reads ON again from the run it shows)
-    assert at.session_state["explainer"]["scenario"].power_switch == ()
+    assert at.session_state["explainer"]["scenario"].actions == ()
     # The failure was not cached: the same flip works once the fault is gone.
     monkeypatch.delenv(guard.FAULT_ENV)
     flip_switch(at, 1800, False, "cut-2")
@@ -192,14 +193,16 @@ def test_a_stalled_run_in_one_session_does_not_block_another(monkeypatch):
     stalled = threading.Event()
     real = guard._inject
 
+    a_flip = (Intervention("power", start_min=30.0),)     # A's flip at 0:30; B's cut at 0:20 is another run
+
     def watched(s):
-        if s.power_switch:
+        if s.actions == a_flip:
             stalled.set()
         real(s)
 
     monkeypatch.setattr(guard, "_inject", watched)
     monkeypatch.setenv(guard.BUDGET_ENV, "600")
-    monkeypatch.setenv(guard.FAULT_ENV, "hang:power_switch!=()")  # stalls until the variable changes
+    monkeypatch.setenv(guard.FAULT_ENV, f"hang:actions={a_flip}")  # stalls until the variable changes
     flip = threading.Thread(target=flip_switch, args=(a, 1800, False, "cut-a"), daemon=True)
     flip.start()
     assert stalled.wait(120)

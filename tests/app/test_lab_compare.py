@@ -74,7 +74,7 @@ def test_tampered_lab_link_is_clamped_with_a_notice():
     assert at.session_state["lab.preset"] == sim.DEFAULT_PRESET
     assert (s.load, s.max_retries, s.generator, s.seed, s.retry_policy) == (3.0, 3, "fails", 0, "backoff")
     assert s.ups_minutes == sim.PRESETS[sim.DEFAULT_PRESET].scenario.ups_minutes
-    assert s.power_switch == ((5.0, False),)
+    assert s.utility_flips() == [(300.0, False), (4500.0, True)]   # the cut at 5 joins the preset's
     assert dict(at.query_params)["load"] == "3"  # the URL now holds the valid settings
     # the notice goes away once the visitor changes something
     at.number_input(key="lab.load").set_value(1.0).run()

@@ -17,7 +17,7 @@ SWITCH = '.lo-switch'
 @pytest.fixture(scope="module")
 def faulty_url(home):
     saved = {k: os.environ.get(k) for k in ("LIGHTS_OUT_FAULT", "LIGHTS_OUT_SIM_BUDGET_S")}
-    os.environ.update(LIGHTS_OUT_FAULT="hang:power_switch!=()", LIGHTS_OUT_SIM_BUDGET_S=str(BUDGET_S))
+    os.environ.update(LIGHTS_OUT_FAULT="hang:actions!=()", LIGHTS_OUT_SIM_BUDGET_S=str(BUDGET_S))
     try:
         proc, url = start_streamlit(ROOT / "app.py", home)
     finally:

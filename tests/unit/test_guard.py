@@ -8,7 +8,7 @@ import pytest
 
 import sim
 from sim.sweep import sweep
-from ui import guard
+from ui import guard, pool
 
 SMALL = sim.Scenario(duration_min=30, power_cut_min=5, power_restored_min=15)
 
@@ -39,8 +39,32 @@ def test_attempt_turns_exceptions_into_one_plain_sentence():
 
 
 def test_attempt_reports_the_budget_it_gave():
-    value, why = guard.attempt(lambda: guard.run(SMALL), budget=0.0)
+    value, why = guard.attempt(lambda: guard.run_here(SMALL), budget=0.0)
     assert value is None and why == "it took longer than 0 s"
+
+
+def test_a_lost_worker_is_named_not_blamed_on_the_budget():
+    def killed():
+        raise pool.WorkerLost("the simulation worker was killed by signal SIGKILL")
+
+    def resting():
+        raise pool.WorkerLost("the simulation worker exited with code 3", restarted=False)
+
+    value, why = guard.attempt(killed)
+    assert value is None
+    assert why == "the simulation worker was killed by signal SIGKILL and has been restarted — try again"
+    _, why = guard.attempt(resting)
+    assert why.startswith("the simulation worker exited with code 3 several times") and "longer than" not in why
+
+
+def test_compute_passes_who_asked_and_the_cost(monkeypatch):
+    seen = []
+    monkeypatch.setattr(pool, "call", lambda fn, *args, **kw: seen.append((args, kw)) or "ok")
+    assert guard.compute(str, SMALL, True) == "ok"                     # the old signature still works
+    assert guard.compute(str, SMALL, session="s1", cost=5.0) == "ok"
+    (args, kw), (_, kw2) = seen
+    assert args == (SMALL, True) and kw["session"] is None and kw["cost"] == 1.0 and kw["background"] is False
+    assert kw2["session"] == "s1" and kw2["cost"] == 5.0
 
 
 def test_nested_attempts_keep_the_earlier_deadline():
@@ -64,33 +88,13 @@ def test_budget_from_the_environment(monkeypatch):
 ])
 def test_fault_rules_match_scenarios(monkeypatch, rule, seed, hit):
     monkeypatch.setenv(guard.FAULT_ENV, rule)
-    _, why = guard.attempt(lambda: guard.run(SMALL.replace(seed=seed)))
+    _, why = guard.attempt(lambda: guard.run_here(SMALL.replace(seed=seed)))
     assert ("injected fault" in why) == hit
 
 
 def test_an_injected_stall_ends_at_the_deadline(monkeypatch):
     monkeypatch.setenv(guard.FAULT_ENV, "hang:seed=3")
-    value, why = guard.attempt(lambda: guard.run(SMALL.replace(seed=3)), budget=0.2)
+    value, why = guard.attempt(lambda: guard.run_here(SMALL.replace(seed=3)), budget=0.2)
     assert value is None and why == "it took longer than 0.2 s"
 
 
-def test_guarded_sweep_matches_sim_sweep():
-    base = SMALL.replace(duration_min=20)
-    expected = sweep(base, "max_retries", [0, 3], [1, 2])
-    got, message = guard.sweep(base, "max_retries", [0, 3], [1, 2])
-    assert message == "" and got.points == expected.points and got.values == expected.values
-
-
-def test_guarded_sweep_names_failed_runs_and_stops_after_three(monkeypatch):
-    base = SMALL.replace(duration_min=20)
-    monkeypatch.setenv(guard.FAULT_ENV, "raise:max_retries=3")
-    got, message = guard.sweep(base, "max_retries", [0, 3], [1, 2])
-    assert [(p.value, p.seed) for p in got.points] == [(0.0, 1), (0.0, 2)]
-    assert "2 of 4 runs could not be simulated" in message and "Max retries = 3, seed 2" in message
-    monkeypatch.setenv(guard.FAULT_ENV, "raise")
-    done = []
-    got, message = guard.sweep(base, "max_retries", [0, 1, 2], [1, 2], progress=lambda d, t: done.append(d))
-    assert not got.points and done[-1] == 3
-    assert "could not be run" in message and "stopped after 3 runs failed" in message
-    _, kept = guard.sweep(base, "max_retries", [0], [1], had_result=True)
-    assert "still showing the previous result" in kept

@@ -90,11 +90,12 @@ def test_the_store_is_bounded_and_keeps_what_others_start_from():
     assert len(store) == 3
     assert store.find(FREE_PLAY.replace(duration_min=30.0).with_power_flip(20.0, False)) is not None
     assert store.find(FREE_PLAY.replace(seed=2, duration_min=30.0).with_power_flip(20.0, False)) is None
-    long = Store(max_steps=500)                  # 30 min = 181 steps: two fit, a third pushes the oldest out
+    one = FREE_PLAY.replace(duration_min=30.0)
+    long = Store(max_bytes=int(2.5 * run(one, checkpoint_every=30).approx_bytes()))   # two fit, not three
     for seed in (1, 2, 3):
-        long.run(FREE_PLAY.replace(seed=seed, duration_min=30.0))
+        long.run(one.replace(seed=seed))
     assert len(long) == 2
-    long.run(FREE_PLAY.replace(duration_min=120.0))   # 721 steps, alone over the limit: kept, the rest go
+    long.run(FREE_PLAY.replace(duration_min=120.0))   # alone over the limit: kept, the rest go
     assert len(long) == 1
 
 
