@@ -153,7 +153,7 @@ verdict = []
 for side in SIDES:
     o = runs[side]["outcome"]
     word = "recovers" if o.recovered else "does not recover"
-    verdict.append(f"**{side.upper()} {word}** — time to recover after power returns: "
+    verdict.append(f"**{side.upper()} {word}** — time to recover after power is back at the servers: "
                    f"{escape_md(format_value(o, 'recover_after_power_min'))}.")
 st.markdown("  \n".join(verdict))
 st.table(outcome_frame({"A": runs["a"]["outcome"], "B": runs["b"]["outcome"]}), hide_index=True)

@@ -48,6 +48,7 @@ class Session:
         self.fragments: dict[str, str] = {}      # user key → the id of the fragment it is drawn in
         self.options: dict[str, list[str]] = {}  # selectbox key → option labels
         self.values: dict[str, str] = {}         # selectbox key → current label
+        self.numbers: dict[str, float | None] = {}   # number input key → value the server set (None: empty)
         self.page_hash = ""
         self.cached: set[str] = set()
 
@@ -74,6 +75,8 @@ class Session:
                 w.string_value = str(value)
             elif kind == "json_trigger":
                 w.json_trigger_value = str(value)
+            elif kind == "double":
+                w.double_value = float(value)
         if self.page_hash:
             rr.page_script_hash = self.page_hash
         rr.cached_message_hashes.extend(sorted(self.cached))
@@ -84,7 +87,10 @@ class Session:
 
     def _current_states(self) -> list[tuple[str, str, object]]:
         out = [(self.widgets[PRESET], "string", self.values.get(PRESET, ""))] if PRESET in self.widgets else []
-        out += [(self.widgets[k], "none", None) for k in (CUT, RESTORE) if k in self.widgets]
+        # the scheduled times hold what the server last set (a flip of the switch moves the first cut),
+        # as a browser's number inputs do; empty ("never") until the server sets them
+        out += [(self.widgets[k], "double", self.numbers[k]) if self.numbers.get(k) is not None
+                else (self.widgets[k], "none", None) for k in (CUT, RESTORE) if k in self.widgets]
         return out
 
     async def _run(self, data: bytes, timeout: float) -> Run:
@@ -132,6 +138,8 @@ class Session:
             key = w.id.rsplit("-", 1)[-1]
             self.widgets[key] = w.id
             self.fragments[key] = fm.delta.fragment_id
+            if kind == "number_input" and w.set_value:
+                self.numbers[key] = w.value if w.HasField("value") else None
             if kind == "selectbox":
                 self.options[key] = list(w.options)
                 if w.HasField("raw_value"):      # the server set the value (set_value)

@@ -193,7 +193,7 @@ def _add_node(g: nx.DiGraph, node: dict[str, Any], i: int, halls: dict, fail) ->
                 raise fail(f"{where}: role = {role!r}; a feature's role is one of: {', '.join(FEATURE_ROLES)}")
             taken = next((n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role") == role), None)
             if taken is not None:
-                raise fail(f"{where}: role = {role!r} is already node {taken!r}'s; each role names one feature")
+                raise fail(f"{where}: role = {role!r} is already taken by node {taken!r}; each role names one feature")
             attrs["role"] = role
         attrs["demand"] = _number(node.get("demand", 1.0), f"{where}: demand", 0.0, 1e9, fail)
         attrs["repeat_session"] = _number(node.get("repeat_session", 50), f"{where}: repeat_session", 1, 10000, fail)

@@ -46,7 +46,7 @@ import simpy
 from simpy.events import Event as _SimEvent
 
 from . import mechanisms as m
-from .architecture import default_architecture
+from .architecture import default_architecture, feature_roles
 from .clock import Clock, after_facility
 from .engine import CONSUMER_HEADROOM
 from .power import Facility
@@ -69,8 +69,8 @@ SHED_WAIT_S: float = _QUEUE["shed_wait_s"].default    # … and with shedding (0
 DRAIN_S = 60.0                  # run on after the last arrival so late requests finish
 COMPARED = ("login_success", "upload_success", "feed_personalization")
 REFERENCE_METRICS = COMPARED + ("feed_success", "watch_success")
-_FEATURE_OF = {"login_success": "login", "upload_success": "upload_video", "feed_personalization": "for_you_feed",
-               "feed_success": "for_you_feed", "watch_success": "watch_videos"}
+_ROLE_OF = {"login_success": "login", "upload_success": "upload", "feed_personalization": "feed",
+            "feed_success": "feed", "watch_success": "watch"}   # metric -> the feature role it reads
 
 # A call's outcome: (succeeded, full quality (no fallback anywhere below), shed — "do not retry").
 Outcome = tuple[bool, bool, bool]
@@ -443,8 +443,9 @@ class ReferenceRun:
         self.env.run(until=self.s.duration_min * 60.0 + DRAIN_S)
         tm = self.tm
         out: dict[str, list[float]] = {"minute": [float(x) for x in range(self.minutes)]}
+        roles = feature_roles(self.g)
         for name in REFERENCE_METRICS:
-            root = _FEATURE_OF[name]
+            root = roles.get(_ROLE_OF[name])
             if root not in tm.class_of:
                 continue
             rec = self.rec[tm.class_of[root]]

@@ -84,6 +84,8 @@ class Simulation:
         self.sample = SAMPLE_VIEWS_PER_S / max(self.model.event_rate(1.0), 1e-9)
         self.has_events = self.model.event_rate(1.0) > 0
         self.consumers = [(self.model.class_of[r], self.model.idx[r]) for r in self.model.consumers]
+        self._retried = [k for k, a in enumerate(self.model.edge_allowed) if a > 1]
+        self._producers = [c for c, e in enumerate(self.model.events_per_request) if e]
         self.servers = ServerGroups(self.clock, g, random.Random(f"{s.seed}:boot"), self._servers_lost)
         self.facility = Facility(self.clock, s, g.graph["halls"], self._on_facility, self._on_hall)
         self.st = State(
@@ -169,8 +171,10 @@ class Simulation:
             stopped = any(on and x.kind == "node_stop" and x.node == a.node for on, x in zip(self.st.active, self.actions))
             if starts:
                 self.servers.stop(a.node)
+                self.classifier.hall_cause[a.node] = "its servers crashed (a scheduled node_stop)"
             elif not stopped:
                 self.servers.start(a.node, lambda h: self.facility.halls[h].on)
+                self.classifier.hall_cause[a.node] = "restarting after the crash"
         self._apply_effects(announce=True, changed=a, starts=starts)
 
     def _apply_effects(self, announce: bool, changed: Intervention | None = None, starts: bool = True) -> None:
@@ -307,8 +311,9 @@ class Simulation:
     def _events_produced(self, scale: float) -> float:
         """Durable-log events per second: requests that succeed write their events (last step's success)."""
         model = self.model
-        return sum(b * e * scale * self.st.demand_mult[c] * self.st.prev_success[c]
-                   for c, (b, e) in enumerate(zip(model.demand_base, model.events_per_request)) if e)
+        st = self.st
+        return sum(model.demand_base[c] * model.events_per_request[c] * scale * st.demand_mult[c] * st.prev_success[c]
+                   for c in self._producers)
 
     def _record(self, t: float, dt: float, scale: float, demand: list[float], first: bool) -> None:
         model, s, st, roles = self.model, self.s, self.st, self.roles
@@ -380,8 +385,9 @@ class Simulation:
             value = row[name]
             rec.metrics[name].append(value if value != value else round(value, 6))
         # What users succeeded at this step sets the events they produce next step (as recorded).
-        st.prev_success = [round(model.class_success(r), 6) if e else 1.0
-                           for r, e in zip(model.class_ids, model.events_per_request)]
+        prev = st.prev_success
+        for c in self._producers:
+            prev[c] = round(model.class_success(model.class_ids[c]), 6)
         codes, changes = self.classifier.classify(t, st.avail, st.booting, st.backlog)
         rec.states.append(bytes(codes))                                # a byte a node: compact records
         st.events.extend(changes)
@@ -392,9 +398,12 @@ class Simulation:
 
     def _attempts_fit(self) -> float:
         """The fewest attempts per call the retry deadline allowed this step, over retried calls."""
-        model = self.model
-        fit = [a for a, r in zip(model.st.allowed, model.edge_allowed) if r > 1]
-        return min(fit) if fit else math.nan
+        if not self._retried:
+            return math.nan
+        if not self.model.deadline_cap:
+            return float(self.model.allowed)
+        allowed = self.model.st.allowed
+        return min(allowed[k] for k in self._retried)
 
     def _node_row(self) -> tuple[list[float], ...]:
         """Per traffic node: offered, goodput and capacity (× its normal load), utilisation, latency."""

@@ -397,10 +397,14 @@ class TrafficModel:
                     shed = gate * (1.0 - own_ok[d]) if shedding else 0.0
                     rx = 1.0 - pa - shed                     # a failure the client retries
                     p_retry[ck] = 1.0 - rx
+                    if allowed > 1.0:                       # expected attempts: (1 − x^A) / (1 − x)
+                        tries = allowed if rx >= 1.0 - 1e-12 else (1.0 - rx ** allowed) / (1.0 - rx)
+                    else:
+                        tries = 1.0
                     if mode == 0:
                         sc = pa
                     elif mode == 1:
-                        sc = pa * expected_attempts(rx, allowed - 1.0)
+                        sc = pa * tries
                     else:
                         sc = budget_call_success(pa, rx)
                     if capped and mode:
@@ -432,7 +436,6 @@ class TrafficModel:
                     else:
                         s_i *= factor ** q
                         q_i *= sq ** q
-                    tries = expected_attempts(rx, allowed - 1.0) if allowed > 1 else 1.0
                     # an attempt the callee rejects (queue full, no capacity) comes back at once
                     t_att = own_ok[d] * (lat_d if lat_d < t_out else t_out)
                     lat_call = tries * t_att

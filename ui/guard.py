@@ -8,7 +8,8 @@ and Streamlit, which never caches an exception, caches only good runs.
 
 Test-only fault injection: `LIGHTS_OUT_FAULT="raise"` makes every run raise; `"hang"` makes it stall
 (until the budget runs out, or until the variable is changed); `"raise:seed=7"` or
-`"hang:power_switch!=()"` only for scenarios whose field prints (or does not print) as that value;
+`"hang:actions!=()"` only for scenarios whose field prints (or does not print) as that value, or
+`"hang:actions~start_min=1"` whose field's text contains that text;
 several rules are separated by ";". `LIGHTS_OUT_SIM_BUDGET_S` sets the budget (default 15 s).
 """
 
@@ -139,6 +140,9 @@ def _rules() -> list[tuple[str, str]]:
 def _matches(s: sim.Scenario, cond: str) -> bool:
     if not cond:
         return True
+    if "~" in cond and "=" not in cond.split("~", 1)[0]:     # FIELD~TEXT: the field's text contains TEXT
+        field, _, value = cond.partition("~")
+        return value.strip() in str(getattr(s, field.strip(), None))
     negate = "!=" in cond
     field, _, value = cond.partition("!=" if negate else "=")
     return (str(getattr(s, field.strip(), None)) == value.strip()) != negate

@@ -47,7 +47,7 @@ import pandas as pd
 
 import sim
 
-__all__ = ["CHART_IDS", "MAX_POINTS", "chart", "chart_specs", "metrics_frame"]
+__all__ = ["CHART_IDS", "MAX_POINTS", "chart", "chart_defs", "chart_specs", "metrics_frame"]
 
 MAX_POINTS = 500  # per series, in the player's specs
 CHART_HEIGHT = 160
@@ -168,6 +168,37 @@ _DEFS: tuple[_ChartDef, ...] = (
 )
 _BY_ID: dict[str, _ChartDef] = {d.id: d for d in _DEFS}
 CHART_IDS: tuple[str, ...] = tuple(_BY_ID)
+STORY_ROLES = ("login", "upload", "feed")   # with none of these, the charts are per feature
+
+
+def chart_defs(tl: sim.Timeline) -> tuple[_ChartDef, ...]:
+    """The charts of a run: the story's (an architecture with roles login, upload or feed), else one
+    success chart per feature (success_<id>), then retries (and the backlog if a log is consumed)."""
+    roles = sim.architecture.feature_roles(tl.graph)
+    if any(r in roles for r in STORY_ROLES):
+        return _DEFS
+    out = []
+    for f in (n for n, d in tl.graph.nodes(data=True) if d["kind"] == "feature"):
+        label = tl.label(f)
+        out.append(_feature_def(f, label))
+    out.append(_BY_ID["retries"])
+    if any(v for v in tl.metrics["backlog_events"]):
+        out.append(_BY_ID["backlog"])
+    return tuple(out)
+
+
+def _feature_def(feature: str, label: str) -> _ChartDef:
+    cid = f"success_{feature}"
+    d = _BY_ID.get(cid)
+    if d is None or d.title != f"{label}: success":
+        d = _ChartDef(cid, f"{label}: success", f"Share of {label} requests that succeed.",
+                      (_Series(cid, "Requests succeeding"),), "% of requests", 100.0, 1, "d", (0, 100),
+                      unit_word="%")
+        if len(_BY_ID) > 512:           # architectures come and go: keep the registry bounded
+            for k in [k for k in _BY_ID if k not in CHART_IDS]:
+                del _BY_ID[k]
+        _BY_ID[cid] = d
+    return d
 
 
 # ---- data ------------------------------------------------------------------------------------
@@ -381,8 +412,13 @@ def _datasets(tl: sim.Timeline, d: _ChartDef, max_points: int | None, cols: list
     }
 
 
-@functools.lru_cache(maxsize=64)
 def _build(chart_id: str, t_end: float) -> alt.LayerChart:
+    d = _BY_ID[chart_id]
+    return _built(chart_id, d.title, d.what, t_end)
+
+
+@functools.lru_cache(maxsize=64)
+def _built(chart_id: str, title: str, what: str, t_end: float) -> alt.LayerChart:
     """The chart without its data or description: layers refer to named datasets (see `_datasets`).
 
     It depends only on the chart and the run's length, so it is cached (building one costs ~80 ms
@@ -487,8 +523,13 @@ def _build(chart_id: str, t_end: float) -> alt.LayerChart:
     )
 
 
-@functools.lru_cache(maxsize=64)
 def _template_json(chart_id: str, t_end: float) -> str:
+    d = _BY_ID[chart_id]
+    return _template(chart_id, d.title, d.what, t_end)
+
+
+@functools.lru_cache(maxsize=64)
+def _template(chart_id: str, title: str, what: str, t_end: float) -> str:
     return json.dumps(_build(chart_id, t_end).to_dict(validate=False), allow_nan=False)
 
 
@@ -506,6 +547,7 @@ def chart(timeline: sim.Timeline, chart_id: str, *, max_points: int | None = Non
     ``chart_id`` is one of ``CHART_IDS``. By default every step is drawn (flat stretches reduced
     losslessly); pass ``max_points`` to cap the points per series as the player specs do.
     """
+    chart_defs(timeline)       # registers a per-feature chart's id (success_<feature>) if there is one
     try:
         d = _BY_ID[chart_id]
     except KeyError:
@@ -525,7 +567,7 @@ def chart_specs(timeline: sim.Timeline, *, max_points: int = MAX_POINTS) -> list
     """
     out = []
     shared = (_milestone_indices(timeline), _milestone_rows(timeline))  # the same for every chart
-    for d in _DEFS:
+    for d in chart_defs(timeline):
         cols = _columns(timeline, d)  # cleaned once, for both the description and the data
         spec = json.loads(_template_json(d.id, _t_end(timeline)))
         spec["description"] = _describe(timeline, d, cols)

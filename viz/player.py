@@ -156,7 +156,10 @@ def build_payload(tl: Timeline, charts: list[dict] | None = None,
         "edges": edges,
         "node_frames": states,
         "edge_frames": edge_rows,
-        "events": [[e.t_s, node_pos.get(str(e.node), -1), e.state, e.cause] for e in tl.events],
+        # state changes, and the scheduled changes (operators' actions, faults) as rows of their own
+        "events": sorted([[e.t_s, node_pos.get(str(e.node), -1), e.state, e.cause] for e in tl.events]
+                         + [[m.t_s, -1, "action", m.label] for m in tl.milestones if m.action],
+                         key=lambda row: row[0]),
         "captions": [[float(t), str(text)] for t, text in (captions if captions is not None else fallback_captions(tl))],
         "milestones": [[m.t_s, m.label] for m in tl.milestones],
         "flips": [[t, on] for t, on in tl.scenario.utility_flips()],

@@ -103,7 +103,7 @@ def sweep_frame(result: SweepResult) -> pd.DataFrame:
 
 # Outcomes a sweep can plot: field -> (axis title, unit word).
 SWEEP_OUTCOMES: dict[str, tuple[str, str]] = {
-    "recover_after_power_min": ("Time to recover after power returns (min)", "min"),
+    "recover_after_power_min": ("Time to recover after power is back at the servers (min)", "min"),
     "login_outage_min": ("Login outage (min)", "min"),
     "degraded_feed_user_min": ("Degraded feed (user-minutes)", "user-min"),
     "peak_retry_amplification": ("Peak retry amplification (×)", "×"),

@@ -228,7 +228,7 @@ class Player {
   fillLog(data) {
     const rows = data.events.map(([t, j, state, cause]) => {
       const tr = document.createElement("tr");
-      const name = j >= 0 ? data.nodes[j].label : "";
+      const name = j >= 0 ? data.nodes[j].label : "Scheduled change";
       for (const text of [clock(t), name, state, cause]) tr.appendChild(el("td", "", text));
       return tr;
     });

@@ -17,7 +17,8 @@ SWITCH = '.lo-switch'
 @pytest.fixture(scope="module")
 def faulty_url(home):
     saved = {k: os.environ.get(k) for k in ("LIGHTS_OUT_FAULT", "LIGHTS_OUT_SIM_BUDGET_S")}
-    os.environ.update(LIGHTS_OUT_FAULT="hang:actions!=()", LIGHTS_OUT_SIM_BUDGET_S=str(BUDGET_S))
+    # A's flip comes at ~0:15-0:16 ("power start_min=15.x"); B's scheduled cut at 0:20 must not stall.
+    os.environ.update(LIGHTS_OUT_FAULT="hang:actions~power start_min=1", LIGHTS_OUT_SIM_BUDGET_S=str(BUDGET_S))
     try:
         proc, url = start_streamlit(ROOT / "app.py", home)
     finally:

@@ -82,6 +82,13 @@ def test_budget_from_the_environment(monkeypatch):
     assert guard.budget_s() == guard.DEFAULT_BUDGET_S
 
 
+def test_fault_rules_may_match_part_of_a_field(monkeypatch):
+    flipped = SMALL.with_power_flip(15.5, False)
+    monkeypatch.setenv(guard.FAULT_ENV, "raise:actions~power start_min=1")
+    assert guard.attempt(lambda: guard.run_here(flipped))[0] is None
+    assert guard.attempt(lambda: guard.run_here(SMALL.replace(power_cut_min=20)))[0] is not None
+
+
 @pytest.mark.parametrize("rule, seed, hit", [
     ("raise", 1, True), ("raise:seed=7", 7, True), ("raise:seed=7", 8, False), ("raise:seed!=7", 8, True),
     ("raise:seed!=7", 7, False), ("hang:seed=7;raise:seed=8", 8, True), ("explode", 1, False), ("", 1, False),
