@@ -105,8 +105,8 @@ def sample_views_per_event(tl: Timeline) -> float:
 
 
 def healthy_steps(tl: Timeline) -> list[bool]:
-    core = core_features(tl.graph)
-    return [healthy(tl.metrics, i, core) for i in range(len(tl.t_s))]
+    keys = [f"success_{f}" for f in core_features(tl.graph)]
+    return [healthy(tl.metrics, i, keys) for i in range(len(tl.t_s))]
 
 
 def _final_stretch_start(flags: list[bool]) -> int | None:

@@ -75,7 +75,13 @@ class Simulation:
         self.roles = feature_roles(g)
         self.features = [n for n in self.model.class_ids if g.nodes[n]["kind"] == "feature"]
         self.core = core_features(g)
+        self._role_feature = {r: self.features.index(f) for r, f in self.roles.items() if f in self.features}
+        n = self.model.n
+        self._feature_at = [self.model.class_of[f] * n + self.model.idx[f] for f in self.features]
         self.metric_names = METRIC_NAMES + feature_metric_names(self.features)
+        col = {name: i for i, name in enumerate(self.metric_names)}
+        self._core_cols = [col[f"success_{f}"] for f in self.core]
+        self._col_halls, self._col_personal = col["halls_powered"], col["feed_personalization"]
         self.node_metrics = node_metrics
         self.actions = s.actions
         self._targets = [self._resolve(a) for a in s.actions]
@@ -111,8 +117,8 @@ class Simulation:
             events=[],
             milestones=[],
         )
-        self.records = State(t_s=[], metrics={k: [] for k in self.metric_names}, states=[], edge_fail=[],
-                             nodes=[])
+        # one row of metrics a step (in metric_names order), turned into columns by timeline()
+        self.records = State(t_s=[], rows=[], states=[], edge_fail=[], nodes=[])
         self._schedule_boundaries()
 
     # ---- the one protocol: every component's state ------------------------------------------
@@ -133,7 +139,8 @@ class Simulation:
         for name, c in self.components().items():
             c.st = states[name]
         n = cp.step + 1
-        self.records = State(t_s=records.t_s[:n], metrics={k: records.metrics[k][:n] for k in self.metric_names},
+        self.records = State(t_s=records.t_s[:n],
+                             rows=list(zip(*(records.metrics[k][:n] for k in self.metric_names))),
                              states=records.node_states[:n], edge_fail=records.edge_fail[:n],
                              nodes=(records.node_rows[:n] if self.node_metrics and records.node_rows else []))
         self.st.active = [a.active(cp.t_s) for a in self.actions]
@@ -300,7 +307,7 @@ class Simulation:
             for c, i in self.consumers:
                 # A consumer whose writes fail slows down (it blocks on the failed batch) and
                 # speeds up gradually as they succeed again.
-                ok = model.succ[c * model.n + i] * model.own_ok[i] if k else 1.0
+                ok = model.st.succ[c * model.n + i] * model.st.own_ok[i] if k else 1.0
                 st.pace[c] = min(1.0, max(0.05, 0.7 * st.pace.get(c, 1.0) + 0.3 * ok))
                 demand[c] = min(event_rate + st.backlog / dt, CONSUMER_HEADROOM * cap[i]) * st.pace[c]
         model.step(dt if k else 1.0, st.avail_vec, demand, st.shedding, s.circuit_breaker)
@@ -318,36 +325,33 @@ class Simulation:
     def _record(self, t: float, dt: float, scale: float, demand: list[float], first: bool) -> None:
         model, s, st, roles = self.model, self.s, self.st, self.roles
         nan = math.nan
-        success = {f: model.class_success(f) for f in self.features}
-
-        def role_ok(role: str) -> float:
-            return success[roles[role]] if role in roles else nan
+        succ, lat = model.st.succ, model.st.lat
+        success = [succ[i] for i in self._feature_at]
+        role_ok = {r: success[i] for r, i in self._role_feature.items()}
 
         # Durable log: events produced vs applied by the consumer(s) → backlog, never lost.
         produced = self._events_produced(scale) if not first else 0.0
         applied = 0.0
+        own_ok = model.st.own_ok
         for r in model.consumers:
-            applied += demand[model.class_of[r]] * model.class_success(r) * model.own_ok[model.idx[r]]
+            applied += demand[model.class_of[r]] * model.class_success(r) * own_ok[model.idx[r]]
         if not first:
             st.backlog = max(0.0, st.backlog + (produced - applied) * dt)
-        if not first:
             st.views_true += produced * self.sample * dt
         counted = st.views_true - st.backlog * self.sample
-        if "view_counter" in roles:
-            views_shown, st.last_views_shown = _displayed(counted, role_ok("view_counter"), s.counter_fallback,
-                                                          st.last_views_shown)
-        else:
-            views_shown = nan
-        earn_true = st.views_true * USD_PER_VIEW
-        if "earnings" in roles:
-            earn_shown, st.last_earn_shown = _displayed(math.floor(counted + 1e-9) * USD_PER_VIEW,
-                                                        role_ok("earnings"), s.counter_fallback, st.last_earn_shown,
-                                                        unit=0.01)
-        else:
-            earn_shown = nan
+        views_shown = earn_shown = earn_true = views_true = nan
+        if self.has_events:
+            views_true, earn_true = st.views_true, st.views_true * USD_PER_VIEW
+            if "view_counter" in roles:
+                views_shown, st.last_views_shown = _displayed(counted, role_ok["view_counter"], s.counter_fallback,
+                                                              st.last_views_shown)
+            if "earnings" in roles:
+                earn_shown, st.last_earn_shown = _displayed(math.floor(counted + 1e-9) * USD_PER_VIEW,
+                                                            role_ok["earnings"], s.counter_fallback,
+                                                            st.last_earn_shown, unit=0.01)
         feed = roles.get("feed")
         if feed is not None:
-            feed_ok = success[feed]
+            feed_ok = role_ok["feed"]
             # Personalisation: share of feed requests answered with a personalised feed. Repeats: among
             # the feeds that are served, the generic ones repeat the popular pool.
             pers = model.class_quality(feed)
@@ -357,33 +361,20 @@ class Simulation:
         else:
             feed_ok = pers = repeat = load_time = nan
         halls_low, utility_dipped = self.facility.read_dips()
-        row = {
-            "login_success": role_ok("login"),
-            "upload_success": role_ok("upload"),
-            "feed_personalization": pers,
-            "feed_repeat_rate": repeat,
-            "feed_success": feed_ok,
-            "watch_success": role_ok("watch"),
-            "views_true": st.views_true if self.has_events else nan,
-            "views_displayed": views_shown if self.has_events else nan,
-            "earnings_true": earn_true if self.has_events else nan,
-            "earnings_displayed": earn_shown if self.has_events else nan,
-            "feed_load_time_s": load_time,
-            "retry_amplification": model.retry_amplification(),
-            "backlog_events": st.backlog,
-            "utility_power": 0.0 if utility_dipped else 1.0,
-            "halls_powered": halls_low,
-            "hall_temp_c": self.facility.hottest_c(),
-            "retry_attempts_fit": self._attempts_fit(),
-        }
-        for f in self.features:
-            row[f"success_{f}"] = success[f]
-            row[f"latency_s_{f}"] = model.class_latency(f)
+        values = [   # in METRIC_NAMES order, then success_ and latency_s_ per feature
+            role_ok.get("login", nan), role_ok.get("upload", nan), pers, repeat, views_true, views_shown,
+            earn_true, earn_shown, load_time, model.retry_amplification(), st.backlog, feed_ok,
+            role_ok.get("watch", nan), 0.0 if utility_dipped else 1.0, halls_low, self.facility.hottest_c(),
+            self._attempts_fit(),
+        ]
+        # the story's metrics are stored rounded (golden files, CSV); per feature as the model has them
+        row = [v if v != v else round(v, 6) for v in values]
+        for i in self._feature_at:
+            row.append(succ[i])
+            row.append(lat[i])
         rec = self.records
         rec.t_s.append(float(t))
-        for name in self.metric_names:
-            value = row[name]
-            rec.metrics[name].append(value if value != value else round(value, 6))
+        rec.rows.append(row)
         # What users succeeded at this step sets the events they produce next step (as recorded).
         prev = st.prev_success
         for c in self._producers:
@@ -422,14 +413,17 @@ class Simulation:
                        else (st.lat[model.classes_at[i][0] * n + i] if model.classes_at[i] else 0.0))
         return offered, good, cap, util, lat
 
-    def _story_milestones(self, t: float, row: dict[str, float]) -> None:
-        st, m = self.st, self.records.metrics
-        if m["halls_powered"][-1] < 1.0:
+    def _story_milestones(self, t: float, row: list[float]) -> None:
+        st = self.st
+        if row[self._col_halls] < 1.0:
             st.halls_were_dark = True
         elif st.halls_were_dark:
             st.halls_were_dark = False
             self._milestone(t, POWER_BACK, repeat=True)
-        if not healthy(m, -1, self.core):       # the recorded values: the same test as sim.outcomes
+        personal = row[self._col_personal]
+        healthy_now = (all(row[c] >= HEALTHY_SUCCESS for c in self._core_cols)   # as sim.outcomes.healthy
+                       and not (personal == personal and personal < HEALTHY_PERSONALISED))
+        if not healthy_now:
             st.was_harmed = True
             st.recovered_once = False
         elif st.was_harmed and not st.recovered_once:
@@ -444,8 +438,10 @@ class Simulation:
     # ---- the result ----------------------------------------------------------------------------
     def timeline(self, checkpoints: list[Checkpoint] | None = None) -> Timeline:
         rec = self.records
+        columns = list(zip(*rec.rows)) if rec.rows else [() for _ in self.metric_names]
+        metrics = {name: list(column) for name, column in zip(self.metric_names, columns)}
         return Timeline(
-            scenario=self.s, graph=self.g, t_s=rec.t_s, metrics=rec.metrics,
+            scenario=self.s, graph=self.g, t_s=rec.t_s, metrics=metrics,
             node_ids=self.classifier.node_ids, node_states=rec.states,
             edge_ids=self.classifier.edge_ids, edge_fail=rec.edge_fail,
             events=sorted(self.st.events, key=lambda e: e.t_s),
@@ -462,11 +458,12 @@ def core_features(g: nx.DiGraph) -> list[str]:
     return [roles[r] for r in CORE_ROLES if r in roles] or [n for n, d in g.nodes(data=True) if d["kind"] == "feature"]
 
 
-def healthy(metrics: dict[str, list[float]], i: int, core: list[str]) -> bool:
-    """Step i is healthy for users: every core feature succeeds for HEALTHY_SUCCESS of its requests,
-    and the feed (if any) is HEALTHY_PERSONALISED personalised."""
+def healthy(metrics: dict[str, list[float]], i: int, core_keys: list[str]) -> bool:
+    """Step i is healthy for users: every core feature (its `success_<id>` column in `core_keys`)
+    succeeds for HEALTHY_SUCCESS of its requests, and the feed (if any) is HEALTHY_PERSONALISED
+    personalised."""
     personal = metrics["feed_personalization"][i]
-    return (all(metrics[f"success_{f}"][i] >= HEALTHY_SUCCESS for f in core)
+    return (all(metrics[k][i] >= HEALTHY_SUCCESS for k in core_keys)
             and not (personal == personal and personal < HEALTHY_PERSONALISED))
 
 

@@ -67,14 +67,20 @@ class Classifier:
         st = self.st
         prev = st.codes
         new = list(prev)
-        for node, (code, _) in st.fac_state.items():
-            worst = st.fac_worst.get(node, code)
-            new[self.pos[node]] = worst if SEVERITY[worst] > SEVERITY[code] else code
-        st.fac_worst = {}
+        if st.fac_worst:
+            for node, (code, _) in st.fac_state.items():
+                worst = st.fac_worst.get(node, code)
+                new[self.pos[node]] = worst if SEVERITY[worst] > SEVERITY[code] else code
+            st.fac_worst = {}
+        else:
+            for node, (code, _) in st.fac_state.items():
+                new[self.pos[node]] = code
         for node in self.infra:
             share, boot = avail.get(node, 1.0), booting.get(node, False)
             new[self.pos[node]] = RECOVERING if boot else DOWN if share <= 0 else DEGRADED if share < 1 else UP
-        capacity, util, node_ok, warm = m.capacity, m.util, m.node_ok, m.warm
+        ms = m.st
+        capacity, util, node_ok, warm = ms.capacity, ms.util, ms.node_ok, ms.warm
+        feed = self.feed
         is_feature, is_cache, consumer = m.is_feature, m.is_cache, self.consumer
         for i, node in enumerate(m.ids):
             p = self.traffic_pos[i]
@@ -84,7 +90,7 @@ class Classifier:
                 ok = m.class_success(node)
                 down_thr = FEATURE_DOWN_LEAVE if was == DOWN else FEATURE_DOWN_ENTER
                 code = DOWN if ok < down_thr else DEGRADED if ok < deg_thr else UP
-                if node == self.feed and code == UP:
+                if code == UP and node == feed:
                     pers = m.class_quality(node) / max(ok, 1e-9)
                     st.pers_low = pers < (PERSONALISED_LEAVE if st.pers_low else PERSONALISED_ENTER)
                     if st.pers_low:
@@ -115,7 +121,7 @@ class Classifier:
         return new, events
 
     def edge_failures(self) -> list[float]:
-        fails, codes = self.model.edge_fail, self.codes
+        fails, codes = self.model.st.edge_fail, self.st.codes
         return [fails[k] if k >= 0 else (1.0 if codes[tgt] == DOWN else 0.0)
                 for k, tgt in zip(self.edge_model, self.edge_target)]
 

@@ -136,7 +136,9 @@ class TrafficModel:
         self.edge_allowed = [self.allowed if r else 1 for r in self.retry]
         # Immediate and budget retries: how many fit the deadline depends on how fast failures come
         # back, which changes step by step (st.allowed); backoff's count is fixed by its waits.
-        self.deadline_cap = scenario.retry_policy in ("immediate", "budget") and self.allowed > 1
+        # (With max_retries + 1 ≤ DEADLINE_TIMEOUTS every attempt always fits: nothing to follow.)
+        self.deadline_cap = (scenario.retry_policy in ("immediate", "budget") and self.allowed > 1
+                             and scenario.max_retries + 1 > m.DEADLINE_TIMEOUTS)
         self._plan()
         # Healthy baseline: loads at normal traffic with everything up; capacities scale from it.
         self.L0 = [1.0] * n
