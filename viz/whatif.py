@@ -19,7 +19,7 @@ import sim
 from sim.outcomes import OUTCOME_FIELDS, ROWS, Outcome, format_value
 from sim.sweep import KNOBS, SweepResult, threshold
 
-from .charts import OKABE_ITO, chart, chart_specs
+from .charts import MAX_POINTS, OKABE_ITO, chart, chart_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
@@ -80,9 +80,10 @@ def link(base_url: str, params: dict[str, str]) -> str:
 _FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
-def page_chart(tl: sim.Timeline, chart_id: str) -> alt.LayerChart:
-    """`viz.charts.chart` made safe for `st.altair_chart(..., width="stretch")`."""
-    return chart(tl, chart_id).properties(autosize=_FIT_X)
+def page_chart(tl: sim.Timeline, chart_id: str, max_points: int = MAX_POINTS) -> alt.LayerChart:
+    """`viz.charts.chart` made safe for `st.altair_chart(..., width="stretch")`: at most `max_points`
+    points a series (what a screen can show), however long the run."""
+    return chart(tl, chart_id, max_points=max_points).properties(autosize=_FIT_X)
 
 
 # ---- outcomes ---------------------------------------------------------------------------------
@@ -96,7 +97,8 @@ def sweep_frame(result: SweepResult) -> pd.DataFrame:
     rows = []
     for p in result.points:
         row: dict[str, Any] = {result.knob: p.value, "seed": p.seed, "recovered": p.outcome.recovered}
-        row.update({f: getattr(p.outcome, f) for f in OUTCOME_FIELDS})
+        row.update({f: getattr(p.outcome, f) for f in OUTCOME_FIELDS if f != "feature_outage_min"})
+        row.update({f"outage_min_{f}": m for f, m in p.outcome.feature_outage_min})   # a column a feature
         rows.append(row)
     return pd.DataFrame(rows)
 
