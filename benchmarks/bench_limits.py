@@ -226,7 +226,7 @@ def _done(kind: str, s: dict) -> bool:
         # player to draw (its component mounts after the script ends); without one the page stopped at a notice
         return "Lab" in s["h1"] and (s["drawn"] if s["table"] else bool(s["alerts"]))
     if kind == "compare":        # both sides simulated before the title; st.stop() before the table if refused
-        return "Compare" in s["h1"]
+        return "Compare" in s["h1"] and (s["table"] or bool(s["alerts"]))
     if kind == "experiment":     # draws at once; simulates only when the button is pressed
         return s["button"] is not None
     raise ValueError(kind)

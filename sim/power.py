@@ -273,10 +273,10 @@ class Facility:
             self.clock.cancel(st.thermal.pop(hid, None))
             if hall.on and not running:
                 wait = (THERMAL_TRIP_C - hall.temp_c) / (HEAT_RATE_C_PER_MIN / 60.0)
-                st.thermal[hid] = self.clock.after(wait, "facility.trip", hid)
+                st.thermal[hid] = self.clock.after(round(wait, 6), "facility.trip", hid)   # no 1290.0000000000005
             elif hall.tripped and running:
                 wait = max(0.0, hall.temp_c - THERMAL_RESTART_C) / (COOL_RATE_C_PER_MIN / 60.0)
-                st.thermal[hid] = self.clock.after(wait, "facility.cooled", hid)
+                st.thermal[hid] = self.clock.after(round(wait, 6), "facility.cooled", hid)
 
     def _trip(self, hid: str) -> None:
         self._integrate()
