@@ -52,7 +52,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -61,8 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.load import Probe, loadavg, pct, tree  # noqa: E402
-from tests.e2e.browser_helpers import (CHROMIUM, CHROMIUM_ARGS, chromium_missing, free_port,  # noqa: E402
-                                       isolated_env, stop)
+from tests.e2e.browser_helpers import (CHROMIUM, CHROMIUM_ARGS, chromium_missing, isolated_env,  # noqa: E402
+                                       start_streamlit, stop, streamlit_log)
 
 TARGET_MB = 1024
 FAIR_TARGET = 2.0
@@ -135,29 +134,9 @@ def start_server(home: Path, port: int) -> tuple[subprocess.Popen, str, Path]:
             time.sleep(0.2)
         if not _port_free(port):
             raise RuntimeError(f"port {port} is in use")
-    else:
-        port = free_port()
-    env = isolated_env(home)
-    for name in ("LIGHTS_OUT_WORKERS", "LIGHTS_OUT_FAULT"):
-        env.pop(name, None)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false", "--server.enableStaticServing", "true"]
-    log_path = home / f"streamlit-{port}.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {log_path.read_text()[-2000:]}")
-        try:
-            if urllib.request.urlopen(url + "_stcore/health", timeout=1).read() == b"ok":
-                return proc, url, log_path
-        except OSError:
-            time.sleep(0.2)
-    stop(proc)
-    raise RuntimeError("streamlit did not become healthy in 60 s")
+    proc, url = start_streamlit(ROOT / "app.py", home, port=port or None,
+                                drop_env=("LIGHTS_OUT_WORKERS", "LIGHTS_OUT_FAULT"))
+    return proc, url, streamlit_log(home, url)
 
 
 def log_findings(log_path: Path) -> list[str]:

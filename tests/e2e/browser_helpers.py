@@ -33,19 +33,25 @@ def isolated_env(home: Path) -> dict[str, str]:
     return env
 
 
-def start_streamlit(script: Path, home: Path, cwd: Path = ROOT) -> tuple[subprocess.Popen, str]:
-    """Start `streamlit run script` on a free port; return (process, base URL) once healthy."""
-    port = free_port()
+def start_streamlit(script: Path, home: Path, cwd: Path = ROOT, port: int | None = None,
+                    drop_env: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """Start `streamlit run script` on a free port (or `port`); return (process, base URL) once
+    healthy. Its log is `streamlit_log(home, url)`; `drop_env` names variables it must not inherit."""
+    port = port if port else free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false", "--server.enableStaticServing", "true"]
-    log = open(home / f"streamlit-{port}.log", "w")
-    proc = subprocess.Popen(cmd, cwd=cwd, env=isolated_env(home), stdout=log, stderr=subprocess.STDOUT)
+    env = isolated_env(home)
+    for name in drop_env:
+        env.pop(name, None)
+    log_path = home / f"streamlit-{port}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {(home / f'streamlit-{port}.log').read_text()[-2000:]}")
+            raise RuntimeError(f"streamlit exited: {log_path.read_text()[-2000:]}")
         try:
             if urllib.request.urlopen(url + "_stcore/health", timeout=1).read() == b"ok":
                 return proc, url
@@ -53,6 +59,11 @@ def start_streamlit(script: Path, home: Path, cwd: Path = ROOT) -> tuple[subproc
             time.sleep(0.2)
     proc.terminate()
     raise RuntimeError("streamlit did not become healthy in 60 s")
+
+
+def streamlit_log(home: Path, url: str) -> Path:
+    """The log file of a server `start_streamlit` started."""
+    return home / f"streamlit-{url.rstrip('/').rsplit(':', 1)[1]}.log"
 
 
 def stop(proc: subprocess.Popen) -> None:
