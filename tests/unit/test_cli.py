@@ -90,3 +90,26 @@ def test_module_entry_point_runs_without_traceback():
     proc = subprocess.run([sys.executable, "-m", "sim", "run", "--set", "load=-1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "load=-1" in proc.stderr
+
+
+def test_node_metrics_csv_has_a_row_per_step_and_node(tmp_path, capsys):
+    path = tmp_path / "nodes.csv"
+    assert main(["run", "--quiet", "--set", "duration_min=5", "--node-metrics-csv", str(path)]) == 0
+    rows = list(csv.DictReader(path.open()))
+    assert list(rows[0]) == ["t_s", "node", "state", "offered", "goodput", "capacity", "utilisation", "latency_s"]
+    nodes = {r["node"] for r in rows}
+    assert len(rows) == (5 * 6 + 1) * len(nodes)
+    first = {r["node"]: r for r in rows if r["t_s"] == "0"}
+    assert float(first["auth"]["capacity"]) == pytest.approx(2.5)            # capacity × normal load
+    assert float(first["auth"]["offered"]) == pytest.approx(1.0, abs=0.05)   # normal load = 1.0
+    assert first["utility"]["offered"] == "" and first["login"]["capacity"] == ""   # not applicable: blank
+    assert "Wrote node metrics to" in capsys.readouterr().out
+
+
+def test_metrics_csv_has_per_feature_columns_for_any_architecture(tmp_path):
+    path = tmp_path / "m.csv"
+    arch = ROOT / "sim" / "architectures" / "three_tier.toml"
+    assert main(["run", "--quiet", "--architecture", str(arch), "--set", "duration_min=5", "--metrics-csv", str(path)]) == 0
+    row = next(csv.DictReader(path.open()))
+    assert {"success_browse", "latency_s_browse", "success_checkout", "latency_s_checkout"} <= set(row)
+    assert row["login_success"] == "" and row["success_browse"] == "1"
