@@ -98,8 +98,10 @@ st.markdown(TEXT["controls"])
 ctrl_groups = groups(controls())
 for tab, (name, group) in zip(st.tabs(list(ctrl_groups)), ctrl_groups.items()):
     with tab:
+        for c in (c for c in group if c.name == "actions"):     # a text of several lines: full width
+            control(c, P)
         cols = st.columns(3)
-        for i, c in enumerate(group):
+        for i, c in enumerate(c for c in group if c.name != "actions"):
             with cols[i % 3]:
                 control(c, P)
         if name.startswith("Seed"):
