@@ -77,8 +77,12 @@ def _set(chapter: int, step: int) -> None:
 
 def go(delta: int) -> None:
     c, s = st.session_state.chapter, st.session_state.step
-    if delta > 0:
-        _set(c, s + 1) if s + 1 < len(CHAPTERS[c].steps) else _set(c + 1, 0)
+    # Statements, not a conditional expression: Streamlit's "magic" would write the expression's
+    # value (None) into the page as a stray box after every Next.
+    if delta > 0 and s + 1 < len(CHAPTERS[c].steps):
+        _set(c, s + 1)
+    elif delta > 0:
+        _set(c + 1, 0)
     elif s > 0:
         _set(c, s - 1)
     elif c > 0:

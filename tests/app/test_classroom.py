@@ -105,6 +105,17 @@ def test_next_walks_through_every_step_of_every_chapter(app):
     assert at.session_state.step == len(CHAPTERS[-1].steps) - 2 or at.session_state.chapter == len(CHAPTERS) - 2
 
 
+def test_no_stray_none_after_next(app):
+    """Issue 14: a "None" box appeared at the top of the Story after every Next (Streamlit's magic
+    wrote the value of a conditional expression in the button's callback)."""
+    at = open_page(app, "app_pages/story.py")
+    for _ in range(3):
+        at.button(key="next_top").click().run()
+        shown = [str(getattr(e, "value", "")).strip("`") for kind in ("markdown", "text", "code", "json")
+                 for e in at.get(kind)]
+        assert "None" not in shown, shown
+
+
 def test_at_least_four_questions():
     assert len({c.question for c in CHAPTERS if c.question}) >= 4
 
