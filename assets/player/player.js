@@ -15,12 +15,13 @@ const SIM_SECONDS_PER_SECOND = 60; // 1× = one simulated minute per wall-clock 
 const WAITING = "Simulating the rest of the run…";
 const MIN_SCALE = 0.5; // below this, labels are unreadable: pan instead of shrinking further
 const STYLE = [
-  // [shape, fill, border, icon]; index = state code (sim.STATES order)
-  ["dot", "#009E73", "#00583f", "✓"],
-  ["triangle", "#F0E442", "#6b6400", "!"],
-  ["diamond", "#E69F00", "#6e4c00", "▲"],
-  ["square", "#D55E00", "#5e2900", "✕"],
-  ["star", "#56B4E9", "#004d7a", "↻"],
+  // [shape, fill, border, icon]; index = state code (sim.STATES order). The icon in a node's label is
+  // its shape's glyph, the same as the legend's, so one symbol means one state everywhere.
+  ["dot", "#009E73", "#00583f", "●"],
+  ["triangle", "#F0E442", "#6b6400", "▲"],
+  ["diamond", "#E69F00", "#6e4c00", "◆"],
+  ["square", "#D55E00", "#5e2900", "■"],
+  ["star", "#56B4E9", "#004d7a", "★"],
 ];
 const HEADINGS = { facility: "Power & cooling", infrastructure: "Infrastructure", datastore: "Data",
   queue: "Data", cache: "Caches & workers", service: "Services", edge: "Edge", feature: "What users do" };

@@ -57,3 +57,18 @@ def test_quantise_and_keyframes():
     shares = [[i / 97 for i in range(98)], [0.0049, 0.005, 0.06, 0.94, float("nan")] + [0] * 93]
     assert quantise_all(shares).tolist() == [[quantise(x) for x in row] for row in shares]
     assert digit_rows([[0, 3, 9], [4, 4, 0]]) == ["039", "440"]
+
+
+def test_one_symbol_means_one_state_in_the_legend_and_the_labels():
+    """Issue 14: the legend said ▲ = degraded while node labels said "▲ overloaded". A node's label
+    icon, its shape and the legend's glyph must name the same state."""
+    import re
+    from pathlib import Path
+
+    player = Path(__file__).resolve().parents[2] / "assets" / "player"
+    style = re.findall(r'\["(\w+)", "#\w+", "#\w+", "(.)"\]', (player / "player.js").read_text(encoding="utf-8"))
+    legend = re.findall(r'aria-hidden="true">(.)</span> (\w+)</li>', (player / "player.html").read_text(encoding="utf-8"))
+    assert [s for s in sim.STATES] == [name for _, name in legend]
+    glyph = {"dot": "●", "triangle": "▲", "diamond": "◆", "square": "■", "star": "★"}
+    for (shape, icon), (shown, name) in zip(style, legend):
+        assert icon == glyph[shape] == shown, f"{name}: shape {shape}, label icon {icon}, legend {shown}"
