@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields, replace
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 MAX_MIN = 24 * 60.0
 
@@ -144,6 +144,29 @@ def check(a: Intervention) -> None:
 
 def _keys(spec: Kind) -> list[str]:
     return [k for k in KEY_ORDER if k in spec.required] + [f"[{k}]" for k in KEY_ORDER if k in spec.optional]
+
+
+def describe(a: Intervention, label: Callable[[str], str] = str) -> str:
+    """An action in plain words with its times, e.g. "User database loses 80 % of its capacity,
+    0:20 to 0:21" — for people (`label` turns node ids into the architecture's labels)."""
+    def clock(m: float) -> str:
+        return f"{int(m) // 60}:{int(m) % 60:02d}" + (f":{round((m % 1) * 60):02d}" if m % 1 else "")
+
+    when = f"{clock(a.start_min)} to {clock(a.end_min)}" if a.end_min is not None else f"from {clock(a.start_min)}"
+    if a.kind == "power":
+        what = "Utility power off"
+    elif a.kind == "shed_load":
+        what = "Operators shed load"
+    elif a.kind == "capacity_loss":
+        what = f"{label(a.node or '')} loses {float(a.fraction or 0):.0%} of its capacity"
+    elif a.kind == "node_stop":
+        what = f"{label(a.node or '')} stopped (a crash)"
+    elif a.kind == "latency":
+        caller, _, callee = (a.call or "").partition(">")
+        what = f"+{float(a.added_ms or 0):g} ms on {label(caller)} → {label(callee)}"
+    else:
+        what = f"Demand ×{float(a.factor or 1):g} " + (f"for {label(a.feature)}" if a.feature else "for every feature")
+    return f"{what}, {when}"
 
 
 def target_problem(a: Intervention, graph: Any) -> str | None:
@@ -304,5 +327,5 @@ def from_flips(flips: Iterable[tuple[float, bool]]) -> tuple[Intervention, ...]:
     return tuple(out)
 
 
-__all__ = ["Intervention", "InterventionError", "KINDS", "target_problem", "listed", "parse", "parse_list", "format_list", "from_mapping",
+__all__ = ["Intervention", "InterventionError", "KINDS", "target_problem", "listed", "describe", "parse", "parse_list", "format_list", "from_mapping",
            "boundaries", "parted_at", "power_flips", "from_flips", "ordered"]

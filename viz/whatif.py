@@ -16,6 +16,7 @@ import altair as alt
 import pandas as pd
 
 import sim
+from sim.interventions import describe
 from sim.outcomes import OUTCOME_FIELDS, ROWS, Outcome, format_value
 from sim.sweep import KNOBS, SweepResult, threshold
 
@@ -188,8 +189,18 @@ def export_specs(tl: sim.Timeline) -> list[dict[str, Any]]:
 
 
 def scenario_lines(s: sim.Scenario, preset: str) -> list[str]:
-    """The settings that differ from the preset, as `key = value` lines (empty list = none)."""
-    return [f"{k} = {v}" for k, v in sim.to_settings(s, sim.PRESETS[preset].scenario).items()]
+    """The settings that differ from the preset, as `Label: value` lines in the controls' words
+    (assets/controls.md), not code names (empty list = none). Scheduled changes are listed whole."""
+    labels = {c.name: c.label for c in controls()}
+    out = []
+    for key, value in sim.to_settings(s, sim.PRESETS[preset].scenario).items():
+        label = labels.get(key, key.replace("_", " "))
+        if key == "actions":
+            g = sim.default_architecture()
+            name = lambda n: str(g.nodes[n].get("label", n)) if n in g else n  # noqa: E731
+            label, value = "Scheduled changes", "; ".join(describe(a, name) for a in s.actions) or "none"
+        out.append(f"{label}: {value}")
+    return out
 
 
 def outcome_text(o: Outcome) -> list[str]:

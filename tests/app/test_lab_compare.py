@@ -130,3 +130,12 @@ def test_tampered_experiment_link_is_clamped():
     for word in ("colour", "points=500", "window=-4", "bogus", "abc"):
         assert word in warning.value.replace("\\", ""), word
     assert at.session_state["exp.points"] == 20 and at.session_state["exp.window"] == 10
+
+
+def test_changes_from_the_preset_are_named_in_words():
+    """Issue 14: "Changed from the preset: power_restored_min = 45" named code, not the controls."""
+    at = open_page("app_pages/lab.py", {"preset": "as_reported", "retry_policy": "backoff",
+                                        "power_restored_min": "45"})
+    line = next(m.value for m in at.markdown if m.value.startswith("**Changed from the preset:**")).replace("\\", "")
+    assert "Retry policy: backoff" in line and "Utility power off, 0:15 to 0:45" in line
+    assert "retry_policy" not in line and "power_restored_min" not in line and "start_min" not in line
