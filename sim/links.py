@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 from .architecture import default_architecture
 from .interventions import InterventionError, parse, target_problem
 from .presets import DEFAULT_PRESET, PRESETS
-from .scenario import CHOICES, FIELDS, RANGES, SETTINGS, Scenario, ScenarioError, field_kind, format_value, to_settings
+from .scenario import CHOICES, RANGES, SETTINGS, Scenario, ScenarioError, field_kind, format_value, to_settings
 
 MAX_SHOWN = 40  # characters of a bad value quoted back in a notice
 

@@ -264,5 +264,5 @@ def table(outcomes: dict[str, Outcome]) -> list[dict[str, str]]:
 
 OUTCOME_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Outcome))
 
-__all__ = ["Outcome", "ROWS", "trigger_over", "OUTCOME_FIELDS", "outcome", "table", "format_value", "events_lost",
+__all__ = ["Outcome", "ROWS", "trigger_over", "HEALTHY_SUCCESS", "HEALTHY_PERSONALISED", "OUTCOME_FIELDS", "outcome", "table", "format_value", "events_lost",
            "power_back", "healthy_steps", "sample_views_per_event"]

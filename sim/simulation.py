@@ -28,12 +28,12 @@ import networkx as nx
 from . import mechanisms as m
 from .architecture import default_architecture, feature_roles
 from .clock import Clock, State
-from .interventions import Intervention, boundaries, power_flips, target_problem
+from .interventions import Intervention, boundaries, target_problem
 from .power import Facility
 from .scenario import Scenario, ScenarioError
 from .servers import ServerGroups
 from .states import Classifier
-from .timeline import METRIC_NAMES, Event, Milestone, Timeline, feature_metric_names
+from .timeline import METRIC_NAMES, Milestone, Timeline, feature_metric_names
 from .traffic import HUGE, TrafficModel
 
 VIEWS_START = 10_000.0              # the sample creator's views before the run

@@ -7,8 +7,6 @@ Causes are composed only when a state changes, which keeps the per-step cost vec
 
 from __future__ import annotations
 
-from typing import Any
-
 import networkx as nx
 
 from .clock import State

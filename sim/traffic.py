@@ -372,7 +372,7 @@ class TrafficModel:
         extra_lat = st.extra_lat
         slowed = any(extra_lat)
         late_share, service_latency = m.late_share, m.service_latency
-        expected_attempts, budget_call_success = m.expected_attempts, m.budget_call_success
+        budget_call_success = m.budget_call_success
         for i, per_class, leaf in self.bu_plan:
             u = util[i]
             own_lat = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0) + wait[i]

@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from string import Template
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import networkx as nx
 

@@ -40,7 +40,7 @@ import functools
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import altair as alt
 import pandas as pd
