@@ -146,6 +146,26 @@ def _keys(spec: Kind) -> list[str]:
     return [k for k in KEY_ORDER if k in spec.required] + [f"[{k}]" for k in KEY_ORDER if k in spec.optional]
 
 
+def marker(a: Intervention, starts: bool, label: Callable[[str], str] = str) -> str:
+    """An action's start (or end) in a few words, as the charts, captions and event log mark it;
+    `label` turns node ids into the architecture's labels."""
+    if a.kind == "shed_load":
+        return "Operators shed load" if starts else "Operators stop shedding load"
+    if a.kind == "capacity_loss":
+        return (f"{label(a.node or '')} loses {float(a.fraction or 0):.0%} of its capacity" if starts
+                else f"{label(a.node or '')} has its capacity back")
+    if a.kind == "node_stop":
+        return f"{label(a.node or '')} stops (crash)" if starts else f"{label(a.node or '')} restarts"
+    if a.kind == "latency":
+        caller, _, callee = (a.call or "").partition(">")
+        return (f"+{float(a.added_ms or 0):g} ms on {label(caller)} → {label(callee)}" if starts
+                else f"{label(caller)} → {label(callee)} back to normal speed")
+    if a.kind == "load_surge":
+        who = f"for {label(a.feature)}" if a.feature else "for every feature"
+        return f"Demand ×{float(a.factor or 1):g} {who}" if starts else f"Demand back to normal {who}"
+    return "Utility power off" if starts else "Utility power back"
+
+
 def describe(a: Intervention, label: Callable[[str], str] = str) -> str:
     """An action in plain words with its times, e.g. "User database loses 80 % of its capacity,
     0:20 to 0:21" — for people (`label` turns node ids into the architecture's labels)."""
@@ -153,20 +173,7 @@ def describe(a: Intervention, label: Callable[[str], str] = str) -> str:
         return f"{int(m) // 60}:{int(m) % 60:02d}" + (f":{round((m % 1) * 60):02d}" if m % 1 else "")
 
     when = f"{clock(a.start_min)} to {clock(a.end_min)}" if a.end_min is not None else f"from {clock(a.start_min)}"
-    if a.kind == "power":
-        what = "Utility power off"
-    elif a.kind == "shed_load":
-        what = "Operators shed load"
-    elif a.kind == "capacity_loss":
-        what = f"{label(a.node or '')} loses {float(a.fraction or 0):.0%} of its capacity"
-    elif a.kind == "node_stop":
-        what = f"{label(a.node or '')} stopped (a crash)"
-    elif a.kind == "latency":
-        caller, _, callee = (a.call or "").partition(">")
-        what = f"+{float(a.added_ms or 0):g} ms on {label(caller)} → {label(callee)}"
-    else:
-        what = f"Demand ×{float(a.factor or 1):g} " + (f"for {label(a.feature)}" if a.feature else "for every feature")
-    return f"{what}, {when}"
+    return f"{marker(a, True, label)}, {when}"
 
 
 def target_problem(a: Intervention, graph: Any) -> str | None:
@@ -327,5 +334,5 @@ def from_flips(flips: Iterable[tuple[float, bool]]) -> tuple[Intervention, ...]:
     return tuple(out)
 
 
-__all__ = ["Intervention", "InterventionError", "KINDS", "target_problem", "listed", "describe", "parse", "parse_list", "format_list", "from_mapping",
+__all__ = ["Intervention", "InterventionError", "KINDS", "target_problem", "listed", "describe", "marker", "parse", "parse_list", "format_list", "from_mapping",
            "boundaries", "parted_at", "power_flips", "from_flips", "ordered"]

@@ -105,8 +105,8 @@ def sample_views_per_event(tl: Timeline) -> float:
 
 
 def healthy_steps(tl: Timeline) -> list[bool]:
-    keys = [f"success_{f}" for f in core_features(tl.graph)]
-    return [healthy(tl.metrics, i, keys) for i in range(len(tl.t_s))]
+    cores = [tl.metrics[f"success_{f}"] for f in core_features(tl.graph)]
+    return [healthy((c[i] for c in cores), p) for i, p in enumerate(tl.metrics["feed_personalization"])]
 
 
 def _final_stretch_start(flags: list[bool]) -> int | None:

@@ -21,14 +21,14 @@ import pickle
 import random
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import networkx as nx
 
 from . import mechanisms as m
 from .architecture import default_architecture, feature_roles
 from .clock import Clock, State
-from .interventions import Intervention, boundaries, target_problem
+from .interventions import Intervention, boundaries, marker, target_problem
 from .power import Facility
 from .scenario import Scenario, ScenarioError
 from .servers import ServerGroups
@@ -215,26 +215,10 @@ class Simulation:
         if changed.kind == "power":
             self.facility.set_utility(not power_off)
         elif changed.kind != "shed_load" or st.shedding != was_shedding:
-            self._milestone(self.clock.now, self.action_label(changed, starts), repeat=True, action=True)
+            self._milestone(self.clock.now, marker(changed, starts, self._label), repeat=True, action=True)
 
-    def action_label(self, a: Intervention, starts: bool) -> str:
-        """An intervention's start or end in a few words, with the architecture's labels."""
-        label = lambda n: str(self.g.nodes[n].get("label", n)) if n in self.g else str(n)  # noqa: E731
-        if a.kind == "shed_load":
-            return "Operators shed load" if starts else "Operators stop shedding load"
-        if a.kind == "capacity_loss":
-            return (f"{label(a.node)} loses {float(a.fraction or 0):.0%} of its capacity" if starts
-                    else f"{label(a.node)} has its capacity back")
-        if a.kind == "node_stop":
-            return f"{label(a.node)} stops (crash)" if starts else f"{label(a.node)} restarts"
-        if a.kind == "latency":
-            caller, _, callee = (a.call or "").partition(">")
-            return (f"+{float(a.added_ms or 0):g} ms on {label(caller)} → {label(callee)}" if starts
-                    else f"{label(caller)} → {label(callee)} back to normal speed")
-        if a.kind == "load_surge":
-            who = f"for {label(a.feature)}" if a.feature else "for every feature"
-            return f"Demand ×{float(a.factor or 1):g} {who}" if starts else f"Demand back to normal {who}"
-        return ("Utility power off" if starts else "Utility power back")
+    def _label(self, node: str) -> str:
+        return str(self.g.nodes[node].get("label", node)) if node in self.g else str(node)
 
     # ---- facility callbacks -------------------------------------------------------------
     def _on_facility(self, t: float, who: str, state: str, cause: str) -> None:
@@ -420,10 +404,7 @@ class Simulation:
         elif st.halls_were_dark:
             st.halls_were_dark = False
             self._milestone(t, POWER_BACK, repeat=True)
-        personal = row[self._col_personal]
-        healthy_now = (all(row[c] >= HEALTHY_SUCCESS for c in self._core_cols)   # as sim.outcomes.healthy
-                       and not (personal == personal and personal < HEALTHY_PERSONALISED))
-        if not healthy_now:
+        if not healthy((row[c] for c in self._core_cols), row[self._col_personal]):
             st.was_harmed = True
             st.recovered_once = False
         elif st.was_harmed and not st.recovered_once:
@@ -458,13 +439,12 @@ def core_features(g: nx.DiGraph) -> list[str]:
     return [roles[r] for r in CORE_ROLES if r in roles] or [n for n, d in g.nodes(data=True) if d["kind"] == "feature"]
 
 
-def healthy(metrics: dict[str, list[float]], i: int, core_keys: list[str]) -> bool:
-    """Step i is healthy for users: every core feature (its `success_<id>` column in `core_keys`)
-    succeeds for HEALTHY_SUCCESS of its requests, and the feed (if any) is HEALTHY_PERSONALISED
-    personalised."""
-    personal = metrics["feed_personalization"][i]
-    return (all(metrics[k][i] >= HEALTHY_SUCCESS for k in core_keys)
-            and not (personal == personal and personal < HEALTHY_PERSONALISED))
+def healthy(core_success: Iterable[float], personalised: float) -> bool:
+    """A step is healthy for users: every core feature succeeds for HEALTHY_SUCCESS of its requests,
+    and the feed (if any; NaN without one) is HEALTHY_PERSONALISED personalised. The engine's
+    "Recovered" milestone and sim.outcomes both ask this."""
+    return (all(x >= HEALTHY_SUCCESS for x in core_success)
+            and not (personalised == personalised and personalised < HEALTHY_PERSONALISED))
 
 
 def _displayed(counted: float, read_ok: float, fallback: str, last_shown: float,

@@ -28,7 +28,6 @@ BREAKER_OPEN_S = 30.0           # [assumption] Hystrix-style: open for 30 s, the
 BREAKER_TRIP = 0.5              # open when half of the calls in the window fail
 BREAKER_PROBE = 0.1             # share of calls let through while half-open
 HUGE = 1e12
-f_all_none: list[float] = []
 LATE_NEGLIGIBLE = 8.5           # timeout ≥ 8.5 × mean latency: late share < 1e-15
 
 
@@ -367,8 +366,8 @@ class TrafficModel:
         best = [0.0] * n
         backoff = policy == "backoff"
         capped = self.deadline_cap
-        f_time = [0.0] * e_count if capped else f_all_none
-        f_all = [0.0] * e_count if capped else f_all_none
+        f_time = [0.0] * e_count if capped else None     # time and share of retried failures per call
+        f_all = [0.0] * e_count if capped else None
         extra_lat = st.extra_lat
         slowed = any(extra_lat)
         late_share, service_latency = m.late_share, m.service_latency

@@ -2,9 +2,9 @@
 
 Why cooperative: a Python thread cannot be killed, so a runaway run abandoned by a worker pool would
 keep a core busy (on a container shared by a whole class) long after its visitor gave up. Instead
-`sim.run(deadline=...)` stops itself. The deadline reaches it through a context variable, so the
-pages' cached functions keep their one-argument signatures (the deadline is no part of a cache key)
-and Streamlit, which never caches an exception, caches only good runs.
+`sim.run(deadline=...)` stops itself. The deadline reaches it through a context variable set by
+`attempt`, so ui/runner.py's calls keep their plain signatures (the deadline is no part of a cache
+key), and the runner, which never keeps an exception, keeps only good runs.
 
 Test-only fault injection: `LIGHTS_OUT_FAULT="raise"` makes every run raise; `"hang"` makes it stall
 (until the budget runs out, or until the variable is changed); `"raise:seed=7"` or
