@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 import sim
+from sim import operator
 from ui import guard, runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +73,7 @@ def _sync_widgets(state: dict) -> None:
 def _on_preset() -> None:
     state = _state()
     state.update(preset=st.session_state[W_PRESET], scenario=presets()[st.session_state[W_PRESET]].scenario,
-                 epoch=state["epoch"] + 1, error="", first=None)
+                 epoch=state["epoch"] + 1, error="", first=None, history=[])
     _sync_widgets(state)
 
 
@@ -97,8 +98,39 @@ def _on_switch() -> None:
         t_s = min(max(float(flip["t"]), 0.0), s.duration_min * 60)
         state["scenario"] = s.with_power_flip(t_s / 60, bool(flip["on"]))
         state["error"], state["first"] = "", t_s / 60
+        state.setdefault("history", []).append((t_s, s))
     except (KeyError, TypeError, ValueError) as exc:  # ScenarioError is a ValueError
         state["error"] = f"The switch could not be applied: {exc}"
+    _sync_widgets(state)
+
+
+def _on_act() -> None:
+    """An operator action (or Undo) from the player, at the player's time: a new intervention from that
+    moment (sim.operator), or back to the run before the actions taken after it."""
+    state = _state()
+    req = st.session_state[PLAYER_KEY].get("act")
+    if not isinstance(req, dict) or req.get("click_id") == state["ack"]:
+        return
+    state["ack"] = str(req.get("click_id", ""))
+    s = state["scenario"]
+    history = state.setdefault("history", [])
+    state["act_error"] = ""
+    try:
+        t_s = min(max(float(req["t"]), 0.0), s.duration_min * 60)
+        if req.get("name") == "Undo":
+            later = [i for i, (t, _) in enumerate(history) if t > t_s + 1e-6]
+            if later:
+                state["scenario"] = history[later[0]][1]
+                del history[later[0]:]
+            state["first"] = None
+        else:
+            state["scenario"] = operator.act(s, str(req.get("name")), t_s / 60, req.get("value"), req.get("node"),
+                                             sim.default_architecture())
+            history.append((t_s, s))
+            state["first"] = t_s / 60
+        state["error"] = ""
+    except (KeyError, TypeError, ValueError) as exc:  # ActionError and ScenarioError are ValueErrors
+        state["act_error"] = f"That action could not be taken: {exc}"
     _sync_widgets(state)
 
 
@@ -165,8 +197,11 @@ def explainer() -> None:
     if payload is None:
         return
 
-    player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"]),
-           on_power_switch_change=_on_switch, on_rest_change=_on_rest)
+    history = state.get("history", [])
+    player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"],
+                                     act_error=state.get("act_error", ""),
+                                     undo_after=max((t for t, _ in history), default=None)),
+           on_power_switch_change=_on_switch, on_act_change=_on_act, on_rest_change=_on_rest)
 
     with st.expander(f"About this scenario: {chosen.title}"):
         st.markdown(chosen.description)

@@ -12,6 +12,15 @@ Kinds (keys besides `start_min` and the optional `end_min`):
 - `latency call=CALLER>CALLEE added_ms=`: every attempt on that call takes longer.
 - `load_surge factor= [feature=]`: demand × factor, for one feature or all.
 - `shed_load`: operators turn load shedding on (off again at end).
+Operators' actions during an incident (the Explainer's action panel, sim.operator):
+- `admit fraction=`: only `fraction` of users' requests are let in; the rest are turned away at the
+  edge ("try again later") and count as failed for users (blocking traffic, letting it back in stages).
+- `retry_budget`: a config push: clients retry only within a budget (retry_policy "budget").
+- `breakers`: circuit breakers on (off again at end).
+- `add_capacity node= factor=`: the node serves × factor, once the new servers have booted (its boot_min).
+- `failover node=`: the node's secondary-site copy takes traffic, up to the failover headroom, after
+  the switch-over (sim.simulation.FAILOVER_MIN).
+- `warm_caches`: the caches are pre-loaded (from a snapshot) at that moment; no end.
 
 Text form (CLI, links): `KIND key=value …`, e.g. `capacity_loss node=user_db fraction=0.8 start_min=20`.
 """
@@ -23,6 +32,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Iterable
 
 MAX_MIN = 24 * 60.0
+MAX_SCALE = 20.0            # add_capacity: at most × 20 (more is not a fast scale-out)
 
 
 class InterventionError(ValueError):
@@ -46,6 +56,14 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
          "added milliseconds on one call (caller>callee)"),
     Kind("load_surge", ("factor", "start_min"), ("end_min", "feature"), "demand x factor, one feature or all"),
     Kind("shed_load", ("start_min",), ("end_min",), "operators turn load shedding on (off at end)"),
+    Kind("admit", ("fraction", "start_min"), ("end_min",), "only a fraction (0-1) of users' requests is let in"),
+    Kind("retry_budget", ("start_min",), ("end_min",), "clients retry only within a budget"),
+    Kind("breakers", ("start_min",), ("end_min",), "circuit breakers on (off at end)"),
+    Kind("add_capacity", ("node", "factor", "start_min"), ("end_min",),
+         "a node's capacity x factor (1-20) once its new servers have booted"),
+    Kind("failover", ("node", "start_min"), ("end_min",),
+         "a node's secondary-site copy takes traffic up to the failover headroom"),
+    Kind("warm_caches", ("start_min",), (), "the caches are pre-loaded at that moment"),
 )}
 # Keys in the order they are written.
 KEY_ORDER = ("node", "call", "feature", "fraction", "added_ms", "factor", "start_min", "end_min")
@@ -138,6 +156,8 @@ def check(a: Intervention) -> None:
             raise InterventionError(f"{a.kind}: {f.name}={value!r} must be a number from {low:g} to {high:g}")
         if not low <= value <= high:
             raise InterventionError(f"{a.kind}: {f.name}={value:g} is out of range; allowed: {low:g} to {high:g}")
+    if a.kind == "add_capacity" and a.factor is not None and not 1.0 <= a.factor <= MAX_SCALE:
+        raise InterventionError(f"add_capacity: factor={a.factor:g} is out of range; allowed: 1 to {MAX_SCALE:g}")
     if a.end_min is not None and a.end_min <= a.start_min:
         raise InterventionError(f"{a.kind}: end_min={a.end_min:g} must be after start_min={a.start_min:g}")
 
@@ -163,7 +183,34 @@ def marker(a: Intervention, starts: bool, label: Callable[[str], str] = str) -> 
     if a.kind == "load_surge":
         who = f"for {label(a.feature)}" if a.feature else "for every feature"
         return f"Demand ×{float(a.factor or 1):g} {who}" if starts else f"Demand back to normal {who}"
+    if a.kind == "admit":
+        share = float(a.fraction if a.fraction is not None else 1.0)
+        if not starts:
+            return "Operators let all traffic back in"
+        return "Operators block all traffic" if share <= 0 else f"Operators let {share:.0%} of traffic in"
+    if a.kind == "retry_budget":
+        return "Operators push a retry budget to clients" if starts else "Retry budget removed"
+    if a.kind == "breakers":
+        return "Operators turn circuit breakers on" if starts else "Operators turn circuit breakers off"
+    if a.kind == "add_capacity":
+        return (f"{label(a.node or '')} runs ×{float(a.factor or 1):g} capacity" if starts
+                else f"{label(a.node or '')} back to its normal capacity")
+    if a.kind == "failover":
+        return (f"{label(a.node or '')}: the secondary site takes traffic" if starts
+                else f"{label(a.node or '')} fails back to the primary site")
+    if a.kind == "warm_caches":
+        return "Operators warm the caches"
     return "Utility power off" if starts else "Utility power back"
+
+
+def ordered_marker(a: Intervention, label: Callable[[str], str] = str, ready_min: float = 0.0) -> str:
+    """The moment an action with a delay is taken (its effect is marked by `marker` when it starts)."""
+    if a.kind == "add_capacity":
+        return (f"Operators add capacity to {label(a.node or '')} ×{float(a.factor or 1):g}"
+                f" (ready in {ready_min:.0f} min)")
+    if a.kind == "failover":
+        return f"Operators fail {label(a.node or '')} over (switch-over {ready_min:.0f} min)"
+    return marker(a, True, label)
 
 
 def describe(a: Intervention, label: Callable[[str], str] = str) -> str:
@@ -179,12 +226,17 @@ def describe(a: Intervention, label: Callable[[str], str] = str) -> str:
 def target_problem(a: Intervention, graph: Any) -> str | None:
     """What is wrong with an action's target on this architecture (a networkx graph), or None."""
     nodes = graph.nodes
-    if a.kind in ("capacity_loss", "node_stop"):
-        kinds = SERVING_KINDS if a.kind == "capacity_loss" else SERVER_KINDS
+    if a.kind in ("capacity_loss", "node_stop", "add_capacity"):
+        kinds = SERVER_KINDS if a.kind == "node_stop" else SERVING_KINDS
         ok = [n for n, d in nodes(data=True) if d["kind"] in kinds]
         if a.node not in ok:
-            what = "serves requests" if a.kind == "capacity_loss" else "runs servers"
+            what = "runs servers" if a.kind == "node_stop" else "serves requests"
             return f"{a.kind}: node={a.node!r} is not a node that {what}; nodes: {listed(ok)}"
+    elif a.kind == "failover":
+        ok = failover_nodes(graph)
+        if a.node not in ok:
+            return (f"failover: node={a.node!r} has no secondary site to fail over to, or fails over by itself;"
+                    f" nodes: {listed(ok) or 'none'}")
     elif a.kind == "latency":
         caller, _, callee = (a.call or "").partition(">")
         calls = [f"{u}>{v}" for u, v, k in graph.edges(data="kind") if k in ("call", "fallback")]
@@ -198,6 +250,17 @@ def target_problem(a: Intervention, graph: Any) -> str | None:
 
 
 SERVING_KINDS = ("datastore", "cache", "queue", "service", "edge")
+
+
+def failover_nodes(graph: Any) -> list[str]:
+    """Nodes operators can fail over: serving nodes outside the primary site and the edge (services
+    run in regions), whose traffic can go to another site's spare capacity, up to the failover
+    headroom [assumption]. Primary-site backends with a warm secondary copy already use it by
+    themselves; those marked `secondary = false` have none."""
+    return [n for n, d in graph.nodes(data=True)
+            if d["kind"] in SERVING_KINDS and d["kind"] != "edge" and d.get("site", "primary") not in ("primary", "edge")]
+
+
 SERVER_KINDS = ("infrastructure",) + SERVING_KINDS
 
 
@@ -266,12 +329,17 @@ def ordered(actions: Iterable[Intervention]) -> tuple[Intervention, ...]:
     return tuple(sorted(actions, key=lambda a: (a.start_min, a.kind)))
 
 
-def boundaries(actions: Iterable[Intervention]) -> list[tuple[float, int, Intervention, bool]]:
+def boundaries(actions: Iterable[Intervention], delay: Callable[[Intervention], float] | None = None
+               ) -> list[tuple[float, int, Intervention, bool]]:
     """Every start and end, in time order: (t_s, order, action, starts). Ends before starts at one
-    instant (a restore and a new cut at the same minute leave the feed off)."""
+    instant (a restore and a new cut at the same minute leave the feed off). `delay` (seconds from
+    taking an action to its effect) moves starts later; an action that ends before it starts is left out."""
     out: list[tuple[float, int, Intervention, bool]] = []
     for a in actions:
-        out.append((a.start_s, 1, a, True))
+        start = a.start_s + (delay(a) if delay else 0.0)
+        if start >= a.end_s:
+            continue
+        out.append((start, 1, a, True))
         if a.end_min is not None:
             out.append((a.end_s, 0, a, False))
     out.sort(key=lambda b: (b[0], b[1]))
@@ -334,5 +402,5 @@ def from_flips(flips: Iterable[tuple[float, bool]]) -> tuple[Intervention, ...]:
     return tuple(out)
 
 
-__all__ = ["Intervention", "InterventionError", "KINDS", "target_problem", "listed", "describe", "marker", "parse", "parse_list", "format_list", "from_mapping",
+__all__ = ["Intervention", "InterventionError", "KINDS", "target_problem", "failover_nodes", "ordered_marker", "listed", "describe", "marker", "parse", "parse_list", "format_list", "from_mapping",
            "boundaries", "parted_at", "power_flips", "from_flips", "ordered"]

@@ -73,6 +73,12 @@ def captions(tl: Timeline) -> list[Caption]:
             key = math.floor(ms.t_s / tl.scenario.step_s + 1e-9) * tl.scenario.step_s
             text = ms.label if ms.action else ms.label.lower()
             moments.setdefault(key, []).append((-1 if ms.action else 9, text))
+    # Why users are still affected (sim.diagnosis), refreshed every few minutes while they are.
+    causes = {}
+    for t_c, text in tl.extras.get("causes", []):
+        key = math.floor(t_c / tl.scenario.step_s + 1e-9) * tl.scenario.step_s
+        causes[key] = text
+        moments.setdefault(key, [])
     out = []
     for t in sorted(moments):
         by_layer: dict[int, list[str]] = {}
@@ -86,6 +92,8 @@ def captions(tl: Timeline) -> list[Caption]:
                 items = items[:MAX_PER_LAYER] + [f"{len(by_layer[lay]) - MAX_PER_LAYER} more"]
             parts.append(" → ".join(items) if lay <= 0 else ", ".join(items))
         text = " → ".join(parts)
+        if t in causes:
+            text = f"{text}. {causes[t]}" if text else causes[t]
         out.append(Caption(t, f"{clock(t)} — {text[0].upper()}{text[1:]}"))
     return out
 

@@ -28,12 +28,13 @@ import networkx as nx
 from . import mechanisms as m
 from .architecture import default_architecture, feature_roles
 from .clock import Clock, State
-from .interventions import Intervention, boundaries, marker, target_problem
+from .diagnosis import Diagnoser, sentence
+from .interventions import Intervention, boundaries, marker, ordered_marker, target_problem
 from .power import Facility
 from .scenario import Scenario, ScenarioError
 from .servers import ServerGroups
 from .states import Classifier
-from .timeline import METRIC_NAMES, Milestone, Timeline, feature_metric_names
+from .timeline import METRIC_NAMES, Milestone, Timeline, clock, feature_metric_names
 from .traffic import HUGE, TrafficModel
 
 VIEWS_START = 10_000.0              # the sample creator's views before the run
@@ -49,6 +50,9 @@ CORE_ROLES = ("login", "upload", "feed")  # what users act on; with none of them
 SCREEN_READS = 0.5                  # a screen shows the count when this share of reads succeed [assumption]
 POWER_BACK = "Power back at the servers"   # every hall powered again (utility or generators)
 NODE_METRICS = ("offered", "goodput", "capacity", "utilisation", "latency_s")
+CAUSE_EVERY_S = 120.0               # while users are affected, the caption's cause is looked at this often …
+CAUSE_REPEAT_S = 300.0              # … and written again, unchanged, after this long (its "for N min" moves on)
+FAILOVER_MIN = 2.0                  # [assumption] moving a service's traffic to another site (DNS, load balancers)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,8 @@ class Simulation:
             active=[False] * len(s.actions),            # interventions in force
             shedding=s.load_shedding,
             demand_mult=[1.0] * self.model.c_count,
+            admit=[1.0] * self.model.c_count,           # share of users' requests let in (`admit`)
+            breakers=s.circuit_breaker,
             avail_vec=[1.0] * self.model.n,
             avail={},
             booting={},
@@ -114,11 +120,21 @@ class Simulation:
             backlog_built_up=False,                     # a backlog worth announcing the end of
             halls_were_dark=False,                      # some hall lacked power at the last step
             ms_seen=set(),
+            dark_since=None,                            # when some hall last lost power
+            power_back_at=None,                         # when every hall was powered again
+            harmed_since=None,
+            cause_t=-math.inf,                          # when the cause was last looked at …
+            cause_written=(-math.inf, ""),              # … and last written (t_s, text without the power words)
+            roots=[],                                   # the nodes it named
+            causes=[],                                  # [(t_s, text)]: why users are affected
             events=[],
             milestones=[],
         )
         # one row of metrics a step (in metric_names order), turned into columns by timeline()
         self.records = State(t_s=[], rows=[], states=[], edge_fail=[], nodes=[])
+        self.diagnoser = Diagnoser(self.model, self._label)
+        first = [f for f in self.core] + [f for f in self.features if f not in self.core]
+        self._feature_cols = [(self.model.class_of[f], self._label(f), col[f"success_{f}"]) for f in first]
         self._schedule_boundaries()
 
     # ---- the one protocol: every component's state ------------------------------------------
@@ -143,7 +159,7 @@ class Simulation:
                              rows=list(zip(*(records.metrics[k][:n] for k in self.metric_names))),
                              states=records.node_states[:n], edge_fail=records.edge_fail[:n],
                              nodes=(records.node_rows[:n] if self.node_metrics and records.node_rows else []))
-        self.st.active = [a.active(cp.t_s) for a in self.actions]
+        self.st.active = [self._active(i, cp.t_s) for i in range(len(self.actions))]
         self._apply_effects(announce=False)
         self.clock.rebuild(cp.t_s, first=self._schedule_boundaries)
 
@@ -154,7 +170,7 @@ class Simulation:
         if problem:
             raise ScenarioError(problem)
         model = self.model
-        if a.kind in ("capacity_loss", "node_stop"):
+        if a.kind in ("capacity_loss", "node_stop", "add_capacity", "failover"):
             return model.idx.get(a.node, a.node)
         if a.kind == "latency":
             caller, _, callee = (a.call or "").partition(">")
@@ -163,13 +179,31 @@ class Simulation:
             return model.class_of[a.feature]
         return None
 
+    def delay_s(self, a: Intervention) -> float:
+        """Seconds from taking an action to its effect: new servers boot, traffic switches sites."""
+        if a.kind == "add_capacity":
+            return float(self.g.nodes[a.node].get("boot_min", 3.0)) * 60.0
+        if a.kind == "failover":
+            return FAILOVER_MIN * 60.0
+        return 0.0
+
+    def _active(self, i: int, t_s: float) -> bool:
+        a = self.actions[i]
+        return a.start_s + self.delay_s(a) <= t_s < a.end_s
+
     def _schedule_boundaries(self) -> None:
         """Every start and end still ahead (all of them before the first step)."""
         now, fresh = self.clock.now, self.st.k < 0
         index = {id(a): i for i, a in enumerate(self.actions)}
-        for t, _, a, starts in boundaries(self.actions):
+        for t, _, a, starts in boundaries(self.actions, self.delay_s):
             if t > now or fresh:
                 self.clock.call_at(t, lambda i=index[id(a)], on=starts: self._boundary(i, on))
+        for i, a in enumerate(self.actions):      # an action with a delay: marked when it is taken
+            delay = self.delay_s(a)
+            if delay and (a.start_s > now or fresh):
+                text = ordered_marker(a, self._label, delay / 60.0)
+                self.clock.call_at(a.start_s, lambda t=text: self._milestone(self.clock.now, t, repeat=True,
+                                                                             action=True))
 
     def _boundary(self, i: int, starts: bool) -> None:
         self.st.active[i] = starts
@@ -182,6 +216,8 @@ class Simulation:
             elif not stopped:
                 self.servers.start(a.node, lambda h: self.facility.halls[h].on)
                 self.classifier.hall_cause[a.node] = "restarting after the crash"
+        elif a.kind == "warm_caches" and starts:
+            self.model.warm_caches()
         self._apply_effects(announce=True, changed=a, starts=starts)
 
     def _apply_effects(self, announce: bool, changed: Intervention | None = None, starts: bool = True) -> None:
@@ -189,7 +225,10 @@ class Simulation:
         st, model = self.st, self.model
         cap_mult, extra = [1.0] * model.n, [0.0] * model.e_count
         demand = [1.0] * model.c_count
-        power_off = shed = False
+        admit = [1.0] * model.c_count
+        failover = [False] * model.n
+        power_off = shed = budget = False
+        breakers = self.s.circuit_breaker
         for on, a, target in zip(st.active, self.actions, self._targets):
             if not on:
                 continue
@@ -197,24 +236,46 @@ class Simulation:
                 power_off = True
             elif a.kind == "shed_load":
                 shed = True
+            elif a.kind == "retry_budget":
+                budget = True
+            elif a.kind == "breakers":
+                breakers = True
             elif a.kind == "capacity_loss" and isinstance(target, int):
                 cap_mult[target] *= 1.0 - float(a.fraction or 0.0)
+            elif a.kind == "add_capacity" and isinstance(target, int):
+                cap_mult[target] *= float(a.factor or 1.0)
+            elif a.kind == "failover" and isinstance(target, int):
+                failover[target] = True
             elif a.kind == "latency":
                 extra[target] += float(a.added_ms or 0.0) / 1000.0
             elif a.kind == "load_surge":
                 for c in range(model.c_count):
                     if (target is None and model.class_ids[c] in self.features) or c == target:
                         demand[c] *= float(a.factor or 1.0)
-        st.demand_mult = demand
-        was_shedding = st.shedding
+            elif a.kind == "admit":                 # the latest started wins (one gate at the edge)
+                for c in range(model.c_count):
+                    if model.class_ids[c] in self.features:
+                        admit[c] = float(a.fraction if a.fraction is not None else 1.0)
+        st.admit = admit
+        st.demand_mult = [d * x for d, x in zip(demand, admit)]
+        was = (st.shedding, st.breakers, model.st.policy)
         st.shedding = self.s.load_shedding or shed
+        st.breakers = breakers
+        model.set_policy("budget" if budget and "budget" in model.plans else self.s.retry_policy)
+        model.fail_over(failover)
         if cap_mult != model.st.cap_mult or extra != model.st.extra_lat:
             model.set_interventions(cap_mult, extra)
         if not announce or changed is None:
             return
         if changed.kind == "power":
             self.facility.set_utility(not power_off)
-        elif changed.kind != "shed_load" or st.shedding != was_shedding:
+            return
+        if not starts and any(x.kind == changed.kind and x.start_s == self.clock.now and x is not changed
+                              for x in self.actions):
+            return                                  # replaced at this instant: the new one is marked
+        unchanged = {"shed_load": was[0] == st.shedding, "breakers": was[1] == st.breakers,
+                     "retry_budget": was[2] == model.st.policy}.get(changed.kind, False)
+        if not unchanged:
             self._milestone(self.clock.now, marker(changed, starts, self._label), repeat=True, action=True)
 
     def _label(self, node: str) -> str:
@@ -294,7 +355,7 @@ class Simulation:
                 ok = model.st.succ[c * model.n + i] * model.st.own_ok[i] if k else 1.0
                 st.pace[c] = min(1.0, max(0.05, 0.7 * st.pace.get(c, 1.0) + 0.3 * ok))
                 demand[c] = min(event_rate + st.backlog / dt, CONSUMER_HEADROOM * cap[i]) * st.pace[c]
-        model.step(dt if k else 1.0, st.avail_vec, demand, st.shedding, s.circuit_breaker)
+        model.step(dt if k else 1.0, st.avail_vec, demand, st.shedding, st.breakers)
         self._record(t, dt, scale, demand, first=k == 0)
         st.k = k
         return True
@@ -310,7 +371,8 @@ class Simulation:
         model, s, st, roles = self.model, self.s, self.st, self.roles
         nan = math.nan
         succ, lat = model.st.succ, model.st.lat
-        success = [succ[i] for i in self._feature_at]
+        admit = [st.admit[self.model.class_of[f]] for f in self.features]
+        success = [succ[i] * x for i, x in zip(self._feature_at, admit)]
         role_ok = {r: success[i] for r, i in self._role_feature.items()}
 
         # Durable log: events produced vs applied by the consumer(s) → backlog, never lost.
@@ -338,7 +400,7 @@ class Simulation:
             feed_ok = role_ok["feed"]
             # Personalisation: share of feed requests answered with a personalised feed. Repeats: among
             # the feeds that are served, the generic ones repeat the popular pool.
-            pers = model.class_quality(feed)
+            pers = model.class_quality(feed) * st.admit[model.class_of[feed]]
             pers_served = min(1.0, pers / feed_ok) if feed_ok > 1e-9 else 0.0
             repeat = pers_served * BASE_REPEAT + (1.0 - pers_served) * self.pool_repeat
             load_time = model.class_latency(feed)
@@ -353,8 +415,8 @@ class Simulation:
         ]
         # the story's metrics are stored rounded (golden files, CSV); per feature as the model has them
         row = [v if v != v else round(v, 6) for v in values]
-        for i in self._feature_at:
-            row.append(succ[i])
+        for i, x in zip(self._feature_at, admit):
+            row.append(succ[i] * x)
             row.append(lat[i])
         rec = self.records
         rec.t_s.append(float(t))
@@ -400,21 +462,78 @@ class Simulation:
     def _story_milestones(self, t: float, row: list[float]) -> None:
         st = self.st
         if row[self._col_halls] < 1.0:
+            if not st.halls_were_dark:
+                st.dark_since, st.power_back_at = t, None
             st.halls_were_dark = True
         elif st.halls_were_dark:
             st.halls_were_dark = False
+            st.power_back_at = t
             self._milestone(t, POWER_BACK, repeat=True)
         if not healthy((row[c] for c in self._core_cols), row[self._col_personal]):
+            if not st.was_harmed or st.recovered_once:
+                st.harmed_since, st.cause_t, st.cause_written = t, -math.inf, (-math.inf, "")
             st.was_harmed = True
             st.recovered_once = False
+            if t - st.cause_t >= CAUSE_EVERY_S - 1e-6:
+                self._explain(t, row)
         elif st.was_harmed and not st.recovered_once:
             st.recovered_once = True
             self._milestone(t, "Recovered", repeat=True)
+            self._explain_recovery(t)
         if st.backlog > BACKLOG_MARK:
             st.backlog_built_up = True
         elif st.backlog_built_up and st.backlog < 1.0 and "Recovered" in st.ms_seen:
             st.backlog_built_up = False
             self._milestone(t, "Counters caught up", repeat=True)
+
+    def _power_words(self, t: float) -> str:
+        st = self.st
+        if st.halls_were_dark and st.dark_since is not None:
+            return f"Power out at the servers for {(t - st.dark_since) / 60:.0f} min. "
+        if st.power_back_at is not None:
+            return f"Power back for {(t - st.power_back_at) / 60:.0f} min. "
+        return ""
+
+    def _explain(self, t: float, row: list[float]) -> None:
+        """The caption's cause: which features fail, and the numbers where their failure starts."""
+        st = self.st
+        failing = [(c, name) for c, name, col in self._feature_cols if row[col] < HEALTHY_SUCCESS]
+        blocked = min(st.admit) if st.admit else 1.0
+        causes = self.diagnoser.causes(failing, st.booting)
+        st.cause_t, st.roots = t, [c.node for c in causes]
+        parts = [""]
+        if causes:
+            parts.append(sentence(causes, still=st.power_back_at is not None))
+            overloaded = any("normal load" in c.text for c in causes)
+            parts.append(" It stays down while that load is above capacity." if overloaded else "")
+        elif failing:
+            parts.append(", ".join(name for _, name in failing) + " failing.")
+        if blocked < 1.0:
+            parts.append(f" {1 - blocked:.0%} of users' requests are turned away at the edge (blocked).")
+        text = "".join(parts).strip()
+        last_t, last_text = st.cause_written
+        if text != last_text or t - last_t >= CAUSE_REPEAT_S - 1e-6:
+            st.cause_written = (t, text)
+            st.causes.append((float(t), self._power_words(t) + text))
+
+    def _explain_recovery(self, t: float) -> None:
+        """What brought users back: the operators' last action while they were affected, and where the
+        failure started now."""
+        st = self.st
+        acted = [m for m in st.milestones if m.action and st.harmed_since is not None and m.t_s >= st.harmed_since]
+        text = "Users are fine again"
+        if acted:
+            last = acted[-1]
+            text += f" after “{last.label}” at {clock(last.t_s)}"
+        else:
+            text += " with no operator action"
+        now = []
+        for i in st.roots[:2]:
+            load, cap = self.diagnoser.numbers(i)
+            if cap > 0:
+                now.append(f"{self._label(self.model.ids[i])} now gets {load:.1f}× its normal load against {cap:.1f}× capacity")
+        st.causes.append((float(t), self._power_words(t) + text + (": " + "; ".join(now) if now else "") + "."))
+        st.roots, st.cause_written = [], (t, "")
 
     # ---- the result ----------------------------------------------------------------------------
     def timeline(self, checkpoints: list[Checkpoint] | None = None) -> Timeline:
@@ -429,6 +548,7 @@ class Simulation:
             milestones=sorted(self.st.milestones, key=lambda ms: ms.t_s),
             checkpoints=checkpoints if checkpoints is not None else [],
             node_rows=rec.nodes,
+            extras={"causes": list(self.st.causes)},
         )
 
 

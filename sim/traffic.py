@@ -13,7 +13,7 @@ tens to hundreds of nodes this is several times faster than small numpy arrays.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import networkx as nx
 
@@ -40,6 +40,17 @@ def _warm_integral(h: float, target: float = 0.95) -> float:
 
 def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
+
+
+class Plan(NamedTuple):
+    """The per-step loops of one retry policy, flattened (TrafficModel._plan)."""
+
+    policy: str
+    allowed: float
+    edge_allowed: list[float]
+    deadline_cap: bool
+    td_plan: list[Any]
+    bu_plan: list[Any]
 
 
 class TrafficModel:
@@ -131,14 +142,13 @@ class TrafficModel:
                 self.pairs_by_class[i][c] = used
                 self.pairs[i].extend((c, k) for k in used)
 
-        self.allowed = m.attempts_allowed(scenario.retry_policy, scenario.max_retries)
-        self.edge_allowed = [self.allowed if r else 1 for r in self.retry]
-        # Immediate and budget retries: how many fit the deadline depends on how fast failures come
-        # back, which changes step by step (st.allowed); backoff's count is fixed by its waits.
-        # (With max_retries + 1 ≤ DEADLINE_TIMEOUTS every attempt always fits: nothing to follow.)
-        self.deadline_cap = (scenario.retry_policy in ("immediate", "budget") and self.allowed > 1
-                             and scenario.max_retries + 1 > m.DEADLINE_TIMEOUTS)
-        self._plan()
+        # One plan of the per-step loops per retry policy in use: the scenario's, and "budget" when a
+        # `retry_budget` intervention can switch clients to it mid-run (st.policy says which is in force).
+        self.plans = {p: self._plan(p) for p in dict.fromkeys(
+            [scenario.retry_policy] + (["budget"] if scenario.retry_policy != "none" and any(
+                a.kind == "retry_budget" for a in scenario.actions) else []))}
+        first = self.plans[scenario.retry_policy]
+        self.allowed, self.edge_allowed, self.deadline_cap = first.allowed, first.edge_allowed, first.deadline_cap
         # Healthy baseline: loads at normal traffic with everything up; capacities scale from it.
         self.L0 = [1.0] * n
         self.reset()
@@ -158,10 +168,17 @@ class TrafficModel:
         # 95 % of its hit ratio in cache_warmup_min (solving dx/dt = L0·(1 − h·x)(1 − x)/items).
         self.cache_items = [max(self.L0[i] * warm_s / _warm_integral(self.hit_max[i]), 1e-6) for i in range(n)]
 
-    def _plan(self) -> None:
+    def _plan(self, policy: str) -> Plan:
         """Flatten the per-step loops into tuples of indices and constants (fast inner loops)."""
         n, e = self.n, self.e_count
-        self.td_plan = []
+        allowed = m.attempts_allowed(policy, self.s.max_retries)
+        edge_allowed = [allowed if r else 1 for r in self.retry]
+        # Immediate and budget retries: how many fit the deadline depends on how fast failures come
+        # back, which changes step by step (st.allowed); backoff's count is fixed by its waits.
+        # (With max_retries + 1 ≤ DEADLINE_TIMEOUTS every attempt always fits: nothing to follow.)
+        deadline_cap = (policy in ("immediate", "budget") and allowed > 1
+                        and self.s.max_retries + 1 > m.DEADLINE_TIMEOUTS)
+        td_plan = []
         for i in self.order:
             pairs = []
             for c, k in self.pairs[i]:
@@ -169,8 +186,8 @@ class TrafficModel:
                 pairs.append((c * e + k, c * n + i, c * n + self.dst[k], k, self.is_fb[k],
                               c * e + prim if prim >= 0 else -1, self.calls[prim] if prim >= 0 else 0.0,
                               self.calls[k], self.cache_miss[k],
-                              self.edge_allowed[k] > 1, self.to_backend[k]))
-            self.td_plan.append((i, [c * n + i for c in self.classes_at[i]], pairs))
+                              edge_allowed[k] > 1, self.to_backend[k]))
+            td_plan.append((i, [c * n + i for c in self.classes_at[i]], pairs))
         self.cache_plan = [(self.src[k], self.dst[k],
                             [(c * e + k, c * n + self.dst[k]) for c in range(self.c_count) if self.use[c][k]])
                            for k in range(e) if self.cache_miss[k]]
@@ -179,21 +196,48 @@ class TrafficModel:
         for k in range(e):
             if self.cache_miss[k]:
                 self.caches_of[self.dst[k]].append(self.src[k])
-        self.bu_plan = []
+        bu_plan = []
         for i in reversed(self.order):
             per_class = []
             for c, ks in self.pairs_by_class[i].items():
                 edges = []
                 for k in ks:
                     fb = self.fb_edge[k]
-                    budget = self.s.retry_policy == "budget" and self.retry[k]
-                    mode = 2 if budget else (1 if self.edge_allowed[k] > 1 else 0)
+                    budget = policy == "budget" and self.retry[k]
+                    mode = 2 if budget else (1 if edge_allowed[k] > 1 else 0)
                     edges.append((c * e + k, c * n + self.dst[k], self.dst[k], k, self.timeout[k],
-                                  self.edge_allowed[k] > 1, self.is_fb[k], c * e + fb if fb >= 0 else -1,
+                                  edge_allowed[k] > 1, self.is_fb[k], c * e + fb if fb >= 0 else -1,
                                   self.required[k] or fb >= 0, self.calls[k], mode))
                 per_class.append((c * n + i, edges))
             leaf = [c * n + i for c in self.classes_at[i]] if not self.pairs_by_class[i] else []
-            self.bu_plan.append((i, per_class, leaf))
+            bu_plan.append((i, per_class, leaf))
+        return Plan(policy, allowed, edge_allowed, deadline_cap, td_plan, bu_plan)
+
+    def plan(self) -> Plan:
+        """The loops of the retry policy in force."""
+        return self.plans[self.st.policy]
+
+    def set_policy(self, policy: str) -> None:
+        """Clients switch retry policy (a `retry_budget` config push, or its removal)."""
+        if policy not in self.plans or policy == self.st.policy:
+            return
+        old, new = self.plans[self.st.policy], self.plans[policy]
+        self.st.policy = policy
+        if old.edge_allowed != new.edge_allowed:
+            self.st.allowed = [float(x) for x in new.edge_allowed]
+
+    def fail_over(self, nodes: list[bool]) -> None:
+        """Which nodes' traffic goes (also) to another site's spare capacity (`failover` in force)."""
+        if nodes != self.st.failover:
+            self.st.failover = list(nodes)
+            self.st.cap_dirty = True
+
+    def warm_caches(self) -> None:
+        """Operators pre-load every cache that has running servers (from a snapshot) [assumption]."""
+        powered = self.st.cap_avail
+        for i in range(self.n):
+            if self.is_cache[i] and (powered is None or powered[i] > 0.0):
+                self.st.warm[i] = 1.0
 
     # ---- state ---------------------------------------------------------------------------
     def reset(self) -> None:
@@ -206,6 +250,8 @@ class TrafficModel:
             node_ok=[1.0] * n,
             p_retry=[1.0] * (c * e),        # 1 − per-attempt probability of a failure the client retries
             allowed=[float(x) for x in self.edge_allowed],  # attempts per call that fit the deadline
+            policy=self.s.retry_policy,     # the retry policy in force (`retry_budget` switches it)
+            failover=[False] * n,           # traffic also sent to another site (`failover`)
             breaker_until=[-1.0] * e,       # open until this time (s)
             half_open=[False] * e,
             now=0.0,
@@ -259,9 +305,9 @@ class TrafficModel:
         """Requests/s each node can serve: its powered, booted share at the primary site plus the
         secondary site's warm copy, sized at failover_headroom × its normal load [assumption]."""
         h = self.s.failover_headroom
-        return [HUGE if f else (x * l0 * a + (h * l0 if sec else 0.0)) * cm
-                for f, x, l0, a, sec, cm in zip(self.is_feature, self.cap_x, self.L0, avail, self.secondary,
-                                                self.st.cap_mult)]
+        return [HUGE if f else (x * l0 * a + (h * l0 if sec or fo else 0.0)) * cm
+                for f, x, l0, a, sec, cm, fo in zip(self.is_feature, self.cap_x, self.L0, avail, self.secondary,
+                                                    self.st.cap_mult, self.st.failover)]
 
     def hit_ratio(self, i: int) -> float:
         return self.hit_max[i] * self.st.warm[i]
@@ -269,8 +315,9 @@ class TrafficModel:
     # ---- one step ------------------------------------------------------------------------
     def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
         n, e_count = self.n, self.e_count
-        policy = self.s.retry_policy
         st = self.st
+        plan = self.plans[st.policy]
+        policy = plan.policy
         if self._baseline:
             cap = [HUGE] * n
         elif st.cap_dirty or avail != st.cap_avail:
@@ -306,7 +353,7 @@ class TrafficModel:
         queue_step, policy_attempts = m.queue_step, m.policy_attempts
         is_cache, hit_max, warm = self.is_cache, self.hit_max, self.st.warm
         allowed_now = st.allowed
-        for i, cis, pairs in self.td_plan:
+        for i, cis, pairs in plan.td_plan:
             a = 0.0
             for ci in cis:
                 a += arr[ci]
@@ -365,14 +412,14 @@ class TrafficModel:
         ok_sum = [0.0] * n
         best = [0.0] * n
         backoff = policy == "backoff"
-        capped = self.deadline_cap
+        capped = plan.deadline_cap
         f_time = [0.0] * e_count if capped else None     # time and share of retried failures per call
         f_all = [0.0] * e_count if capped else None
         extra_lat = st.extra_lat
         slowed = any(extra_lat)
         late_share, service_latency = m.late_share, m.service_latency
         budget_call_success = m.budget_call_success
-        for i, per_class, leaf in self.bu_plan:
+        for i, per_class, leaf in plan.bu_plan:
             u = util[i]
             own_lat = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0) + wait[i]
             for ci in leaf:
@@ -460,7 +507,7 @@ class TrafficModel:
         if capped and not self._baseline:
             # Next step's attempts per call: as many as fit the deadline at the mean time this step's
             # retried failures took (as if all timed out when there were none).
-            r, calm = self.s.max_retries, self.allowed
+            r, calm = self.s.max_retries, plan.allowed
             st.allowed = [(m.attempts_in_deadline(r, min(1.0, f_time[k] / f_all[k])) if f_all[k] > 1e-12 else calm)
                           if self.retry[k] else 1.0 for k in range(e_count)]
         self.st.edge_fail = [1.0 if send[k] == 0.0 else (e_fail[k] / e_load[k] if e_load[k] > 0 else 0.0)

@@ -22,8 +22,10 @@ import networkx as nx
 import numpy as np
 
 from sim import STATES, Timeline, clock
+from sim.operator import ACTIONS, taken, targets
 
 from .layout import layered_layout
+from .users import users_view
 
 CURSOR_PARAM = "cursor_t"
 
@@ -136,6 +138,14 @@ def hoist_datasets(charts: list[dict]) -> tuple[list[dict], dict[str, Any]]:
     return out, shared
 
 
+def operator_menu(g: Any) -> list[dict[str, Any]]:
+    """The action panel: every operator action with its kind of value and, for those aimed at a node,
+    the nodes it can be aimed at on this architecture (id and label)."""
+    return [{"name": a.label, "value": a.value, "help": a.help,
+             "targets": [[str(n), str(g.nodes[n].get("label", n))] for n in targets(g, a.label)]}
+            for a in ACTIONS]
+
+
 def build_payload(tl: Timeline, charts: list[dict] | None = None,
                   captions: list[tuple[float, str]] | None = None) -> dict[str, Any]:
     """Everything the player draws for one run. Deterministic: same timeline → same dict."""
@@ -167,6 +177,9 @@ def build_payload(tl: Timeline, charts: list[dict] | None = None,
         "datasets": datasets,
         "cursor_param": CURSOR_PARAM,
         "cursor_scale": 1,  # simulated seconds → the charts' cursor_t unit (viz.charts uses seconds)
+        "users": users_view(tl),
+        "operator": operator_menu(g),
+        "taken": taken(tl.scenario, lambda n: str(g.nodes[n].get("label", n)) if n in g else str(n)),
     }
     # Content-addressed: the player redraws only when the run changed (not for an acknowledgement).
     payload["id"] = hashlib.sha1(json.dumps(payload, separators=(",", ":"), default=_plain).encode()).hexdigest()[:16]

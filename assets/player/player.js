@@ -89,6 +89,8 @@ class Player {
       start: q(".lo-start"), scrub: q(".lo-scrub"), speed: q(".lo-speed"), caption: q(".lo-caption"),
       summary: q(".lo-summary"), charts: q(".lo-charts"), message: q(".lo-message"),
       log: q(".lo-log tbody"), logScroll: q(".lo-log-scroll"), notUp: q("#lo-notup-list"),
+      ops: q(".lo-ops-row"), opsStatus: q(".lo-ops-status"), marks: q(".lo-marks"),
+      users: q(".lo-users-list"), usersTime: q(".lo-users-time"),
     };
     this.t = 0; this.playing = true; this.speed = 1; this.shownStep = -1;
     this.data = null; this.pending = null; this.charts = []; this.chartKey = null; this.epoch = null;
@@ -124,6 +126,15 @@ class Player {
       // ms from the component receiving a new run to that run drawn (the browser's share of a flip)
       applyTime: () => (this.appliedAt >= this.receivedAt ? this.appliedAt - this.receivedAt : null),
       setSpeed: (s) => { this.speed = Number(s); u.speed.value = String(s); },
+      // Operator actions, at the player's time: act("Shed load", true), act("Block traffic / let it
+      // back in", 25), act("Add capacity", {node: "auth", factor: 2}), act("Fail over", "auth"),
+      // act("Warm the caches"). False when it cannot be taken now (another is being applied).
+      act: (name, value) => this.act(String(name), value),
+      actions: () => (this.data ? this.data.taken.map((a) => Object.assign({}, a)) : []),
+      actionNames: () => (this.data ? this.data.operator.map((a) => a.name) : []),
+      undo: () => this.undo(),
+      // What the "What users see" panel says now: [[label, mark, words], …]
+      users: () => [...this.ui.users.children].map((li) => [li.dataset.label, li.dataset.mark, li.dataset.words]),
     };
     window.player = this.api;
   }
@@ -145,11 +156,13 @@ class Player {
       for (const ev of data.events) if (ev[1] >= 0) this.byNode[ev[1]].push(ev);
       this.ui.scrub.max = String((data.total_steps || data.steps) - 1);
       this.fillLog(data);
+      this.buildOps(data);
+      this.fillMarks(data);
     }
     if (this.epoch !== null && data.epoch !== this.epoch) { this.t = 0; this.play(); }
     this.epoch = data.epoch;
     this.t = Math.min(this.t, this.known());
-    if (this.pending && data.ack === this.pending) this.settle("");
+    if (this.pending && data.ack === this.pending) this.settle(data.act_error || "");
     if (!data.partial && this.ui.status.textContent === WAITING) this.ui.status.textContent = "";
     this.shownNodes = rebuild ? null : this.shownNodes;
     this.shownEdges = rebuild ? null : this.shownEdges;
@@ -310,6 +323,8 @@ class Player {
     const cap = lastAt(d.captions, t);
     const text = cap >= 0 ? d.captions[cap][1] : clock(t) + " — Everything is running normally.";
     if (u.caption.textContent !== text) u.caption.textContent = text;
+    this.renderOps(t);
+    this.renderUsers(i, t);
     this.moveCursor(false);
     this.markLog(t);
     if (this.nodesDS) this.renderGraph(i, t); else this.shownStep = -1;
@@ -379,12 +394,7 @@ class Player {
     if (this.pending || !this.data || !this.trigger) return;
     const t = this.index() * this.data.step_s;
     const on = !this.powerOn(t);
-    this.pending = "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
-    this.ui.sw.disabled = true;
-    this.ui.sw.setAttribute("aria-busy", "true");
-    this.ui.status.textContent = (on ? "Restoring power at " : "Cutting power at ") + clock(t) + " — re-running the model…";
-    this.timer = setTimeout(() => this.settle("No answer from the server yet — try the switch again."), 20000);
-    this.clickedAt = performance.now();
+    this.begin((on ? "Restoring power at " : "Cutting power at ") + clock(t) + " — re-running the model…");
     this.trigger("power_switch", { t, on, click_id: this.pending });
   }
   settle(message) {
@@ -393,6 +403,164 @@ class Player {
     this.ui.sw.disabled = false;
     this.ui.sw.removeAttribute("aria-busy");
     this.ui.status.textContent = message;
+    this.ui.opsStatus.textContent = message;
+  }
+
+  // ---- operator actions -------------------------------------------------------------------
+  buildOps(data) {
+    const key = JSON.stringify(data.operator);
+    if (key === this.opsKey) return;
+    this.opsKey = key;
+    this.opCtl = {};
+    const row = [];
+    for (const a of data.operator) {
+      const box = el("div", "lo-op");
+      box.title = a.help;
+      if (a.value === "switch") {
+        const b = el("button", "", a.name);
+        b.type = "button"; b.setAttribute("role", "switch"); b.setAttribute("aria-checked", "false");
+        b.setAttribute("aria-label", a.name);
+        b.onclick = () => this.act(a.name, b.getAttribute("aria-checked") !== "true");
+        box.appendChild(b); this.opCtl[a.name] = { b };
+      } else if (a.value === "share") {
+        const id = "lo-op-share";
+        const lab = el("label", "", "Let in"); lab.htmlFor = id;
+        const r = el("input"); r.type = "range"; r.id = id; r.min = "0"; r.max = "100"; r.step = "5"; r.value = "100";
+        r.setAttribute("aria-label", a.name);
+        const out = el("output", "", "100 %");
+        r.oninput = () => { out.textContent = r.value + " %"; };
+        r.onchange = () => this.act(a.name, Number(r.value));
+        box.append(lab, r, out); this.opCtl[a.name] = { r, out };
+      } else if (a.value === "node") {
+        const sel = el("select");
+        sel.setAttribute("aria-label", a.name + ": which service");
+        for (const [id, label] of a.targets) { const o = el("option", "", label); o.value = id; sel.appendChild(o); }
+        let factor = null;
+        if (a.name === "Add capacity") {
+          factor = el("select"); factor.setAttribute("aria-label", "Add capacity: how much");
+          for (const f of [2, 3, 4]) { const o = el("option", "", "×" + f); o.value = String(f); factor.appendChild(o); }
+        }
+        const b = el("button", "", a.name); b.type = "button";
+        b.disabled = !a.targets.length;
+        b.onclick = () => this.act(a.name, { node: sel.value, factor: factor ? Number(factor.value) : undefined });
+        box.append(b, sel); if (factor) box.appendChild(factor);
+        this.opCtl[a.name] = { b, sel };
+      } else {
+        const b = el("button", "", a.name); b.type = "button";
+        b.onclick = () => this.act(a.name, true);
+        box.appendChild(b); this.opCtl[a.name] = { b };
+      }
+      row.push(box);
+    }
+    const undo = el("button", "lo-undo", "Undo"); undo.type = "button"; undo.hidden = true;
+    undo.onclick = () => this.undo();
+    row.push(undo);
+    this.ui.undoBtn = undo;
+    this.ui.ops.replaceChildren(...row);
+  }
+
+  // Which actions are in force at time t (the controls show the run's state at the player's time).
+  inForce(name, t) {
+    return this.data.taken.filter((a) => a.name === name && a.t <= t + 1e-6 && (a.end === null || a.end > t + 1e-6));
+  }
+
+  renderOps(t) {
+    if (!this.opCtl) return;
+    for (const a of this.data.operator) {
+      const c = this.opCtl[a.name];
+      if (!c) continue;
+      const on = this.inForce(a.name, t);
+      if (a.value === "switch") c.b.setAttribute("aria-checked", String(on.length > 0));
+      else if (a.value === "share" && document.activeElement !== c.r) {
+        const v = on.length ? on[on.length - 1].value : 100;
+        c.r.value = String(v); c.out.textContent = v + " %";
+      }
+    }
+    const undo = this.ui.undoBtn;
+    if (undo) {
+      const mine = this.data.undo_after !== undefined && this.data.undo_after !== null && this.data.undo_after > t + 1e-6;
+      undo.hidden = !mine;
+      undo.textContent = "Undo my actions after " + clock(t);
+    }
+  }
+
+  act(name, value) {
+    if (this.pending || !this.data || !this.trigger) return false;
+    const spec = this.data.operator.find((a) => a.name === name);
+    if (!spec) return false;
+    const t = this.index() * this.data.step_s;
+    let node = null, v = value;
+    if (spec.value === "node") {
+      if (value && typeof value === "object") { node = value.node; v = value.factor === undefined ? 2 : value.factor; }
+      else { node = value; v = 2; }
+      if (!node && spec.targets.length) node = spec.targets[0][0];
+      if (spec.name === "Fail over") v = true;
+    } else if (spec.value === "share") v = Number(value);
+    else if (spec.value === "switch") v = value === undefined ? true : Boolean(value);
+    else v = true;
+    this.begin("Taking “" + name + "” at " + clock(t) + " — re-running the model…");
+    this.trigger("act", { name, value: v, node, t, click_id: this.pending });
+    return true;
+  }
+
+  undo() {
+    if (this.pending || !this.data || !this.trigger) return false;
+    const t = this.index() * this.data.step_s;
+    this.begin("Undoing your actions after " + clock(t) + "…");
+    this.trigger("act", { name: "Undo", t, click_id: this.pending });
+    return true;
+  }
+
+  begin(message) {
+    this.pending = "c" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+    this.ui.sw.disabled = true;
+    this.ui.sw.setAttribute("aria-busy", "true");
+    this.ui.status.textContent = message;
+    this.ui.opsStatus.textContent = message;
+    this.timer = setTimeout(() => this.settle("No answer from the server yet — try again."), 20000);
+    this.clickedAt = performance.now();
+  }
+
+  fillMarks(data) {
+    const end = Math.max(1, ((data.total_steps || data.steps) - 1) * data.step_s);
+    const marks = data.taken.map((a) => {
+      const m = el("span", "lo-mark", "▼");
+      m.style.left = (100 * Math.min(1, a.t / end)) + "%";
+      m.title = clock(a.t) + " " + a.name + (a.node_label ? " (" + a.node_label + ")" : "");
+      return m;
+    });
+    this.ui.marks.replaceChildren(...marks);
+  }
+
+  // ---- what users see ----------------------------------------------------------------------
+  renderUsers(i, t) {
+    const u = this.data.users;
+    if (!u) return;
+    const k = lastAt(u.frames, t);
+    const lines = k >= 0 ? u.frames[k][1].slice() : [];
+    const count = (series, money) => {
+      if (!series) return null;
+      const raw = series.shown[i], unit = series.unit || 1;
+      const shown = raw === null || raw === undefined ? null : raw / unit, real = series.true[i] / unit;
+      const f = (x) => (x === null ? "hidden" : (money ? "$" + x.toFixed(2) : Math.round(x).toLocaleString("en-US")));
+      const ok = shown !== null && Math.abs(shown - real) <= Math.max(money ? 0.01 : 1, 0.001 * real);
+      return [ok ? "✓" : "!", "shows " + f(shown) + "; really " + f(real)];
+    };
+    const views = count(u.views, false), earn = count(u.earnings, true);
+    if (views) lines.push(["Views on a creator's video", views[0], views[1]]);
+    if (earn) lines.push(["Creator's earnings", earn[0], earn[1]]);
+    const key = JSON.stringify(lines);
+    this.ui.usersTime.textContent = "at " + clock(t);
+    if (key === this.usersKey) return;
+    this.usersKey = key;
+    this.ui.users.replaceChildren(...lines.map(([label, mark, words]) => {
+      const li = el("li");
+      li.dataset.label = label; li.dataset.mark = mark; li.dataset.words = words;
+      const b = el("b");
+      b.append(el("span", "lo-users-mark", mark), document.createTextNode(label));
+      li.append(b, el("span", "", words));
+      return li;
+    }));
   }
 
   onKey(e) {

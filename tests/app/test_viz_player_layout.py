@@ -39,7 +39,9 @@ def test_payload_is_compact_deterministic_and_safe():
     assert len(p["node_frames"]) < len(tl.t_s)
     assert all(len(row) == len(p["nodes"]) for _, row in p["node_frames"])
     assert all(len(row) == len(p["edges"]) and row.isdigit() for _, row in p["edge_frames"])
-    assert len(safe_json({k: v for k, v in p.items() if k not in ("charts", "datasets")})) < 60_000
+    # the run without its charts: ~35 KB of graph, frames and events, ~23 KB of captions (causes every few
+    # minutes while users are affected), ~36 KB of "What users see" (issue 13)
+    assert len(safe_json({k: v for k, v in p.items() if k not in ("charts", "datasets")})) < 90_000
 
 
 def test_text_from_user_files_cannot_break_out_of_a_script():

@@ -120,7 +120,11 @@ def test_a_step_changes_nothing_outside_the_components_state():
     s = s.replace(actions=s.actions + tuple(parse(t) for t in (
         "capacity_loss node=user_db fraction=0.5 start_min=22 end_min=25",
         "node_stop node=user_cache start_min=24 end_min=26", "latency call=api_gateway>auth added_ms=300 start_min=26",
-        "load_surge factor=1.3 start_min=27 end_min=29", "shed_load start_min=28 end_min=30")))
+        "load_surge factor=1.3 start_min=27 end_min=29", "shed_load start_min=28 end_min=30",
+        # the operators' actions (sim.operator)
+        "admit fraction=0.4 start_min=30 end_min=33", "retry_budget start_min=31 end_min=34",
+        "breakers start_min=32 end_min=35", "add_capacity node=auth factor=2 start_min=33 end_min=45",
+        "failover node=upload start_min=34 end_min=45", "warm_caches start_min=36")))
     sim = Simulation(s, node_metrics=True)
     before = {name: _static(c) for name, c in sim.components().items()}
     handlers, env = dict(sim.clock.handlers), sim.clock.env
