@@ -33,8 +33,12 @@ class Diagnoser:
         n, e = model.n, model.e_count
         self.nodes_of = [[i for i in range(n) if c in model.classes_at[i] and not model.is_feature[i]]
                          for c in range(model.c_count)]
-        self.callees = [[model.dst[k] for k in range(e) if model.src[k] == i and not model.is_fb[k]] for i in range(n)]
-        self.into = [[k for k in range(e) if model.dst[k] == i] for i in range(n)]
+        self.callees: list[list[int]] = [[] for _ in range(n)]
+        self.into: list[list[int]] = [[] for _ in range(n)]
+        for k in range(e):
+            if not model.is_fb[k]:
+                self.callees[model.src[k]].append(model.dst[k])
+            self.into[model.dst[k]].append(k)
 
     def __eq__(self, other: object) -> bool:   # no state of its own: equal when built alike
         return isinstance(other, Diagnoser) and (self.nodes_of, self.callees, self.into) == (
