@@ -14,13 +14,16 @@ from types import SimpleNamespace
 import streamlit as st
 
 import sim
-from sim import operator
+from sim import challenge, operator
+from sim.interventions import InterventionError, parse_list
 from ui import guard, runner
+from viz.challenge import card_rows, plans_chart
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYER_DIR = ROOT / "assets" / "player"
 INTRO, _, ABOUT = (ROOT / "assets" / "explainer.md").read_text(encoding="utf-8").partition("<!-- split -->")
-FREE_PLAY = "free_play"
+CHALLENGE_TEXT, _, CARD_TEXT = (ROOT / "assets" / "challenge.md").read_text(encoding="utf-8").partition("<!-- card -->")
+FREE_PLAY, CHALLENGE = "free_play", "challenge"
 
 player = st.components.v2.component(
     "lights_out_player",
@@ -39,7 +42,14 @@ def presets() -> dict[str, object]:
         description="Every other setting is the model's default, as in the story as reported.",
         scenario=sim.FREE_PLAY,
     )
-    return {FREE_PLAY: free, **sim.PRESETS}
+    bring_back = SimpleNamespace(
+        title="Bring it back — a challenge: the power is back, the app is stuck",
+        summary=CHALLENGE_TEXT,
+        description="The default settings: the utility feed fails at 0:15 and returns at 1:15, the generators "
+                    "fail to start, clients retry at once, and nobody acts — until you do.",
+        scenario=challenge.SCENARIO,
+    )
+    return {FREE_PLAY: free, CHALLENGE: bring_back, **sim.PRESETS}
 
 
 def view(state: dict) -> dict:
@@ -96,11 +106,13 @@ def _on_switch() -> None:
     s = state["scenario"]
     try:
         t_s = min(max(float(flip["t"]), 0.0), s.duration_min * 60)
+        _challenge_allows(state, t_s)
         state["scenario"] = s.with_power_flip(t_s / 60, bool(flip["on"]))
         state["error"], state["first"] = "", t_s / 60
         state.setdefault("history", []).append((t_s, s))
     except (KeyError, TypeError, ValueError) as exc:  # ScenarioError is a ValueError
         state["error"] = f"The switch could not be applied: {exc}"
+        state["act_error"] = state["error"]
     _sync_widgets(state)
 
 
@@ -124,6 +136,7 @@ def _on_act() -> None:
                 del history[later[0]:]
             state["first"] = None
         else:
+            _challenge_allows(state, t_s)
             state["scenario"] = operator.act(s, str(req.get("name")), t_s / 60, req.get("value"), req.get("node"),
                                              sim.default_architecture())
             history.append((t_s, s))
@@ -132,6 +145,16 @@ def _on_act() -> None:
     except (KeyError, TypeError, ValueError) as exc:  # ActionError and ScenarioError are ValueErrors
         state["act_error"] = f"That action could not be taken: {exc}"
     _sync_widgets(state)
+
+
+def _challenge_allows(state: dict, t_s: float) -> None:
+    """In the challenge: actions from the moment the power is back, and no more than the budget."""
+    if state["preset"] != CHALLENGE:
+        return
+    if t_s < challenge.START_MIN * 60 - 1e-6:
+        raise ValueError(f"the challenge starts at {sim.clock(challenge.START_MIN * 60)}, when the power is back")
+    if len(state.get("history", [])) >= challenge.BUDGET:
+        raise ValueError(f"you have used your {challenge.BUDGET} actions (step back and Undo to change your plan)")
 
 
 def _on_rest() -> None:
@@ -198,14 +221,121 @@ def explainer() -> None:
         return
 
     history = state.get("history", [])
+    playing_challenge = state["preset"] == CHALLENGE
     player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"],
                                      act_error=state.get("act_error", ""),
-                                     undo_after=max((t for t, _ in history), default=None)),
+                                     undo_after=max((t for t, _ in history), default=None),
+                                     challenge={"start": challenge.START_MIN * 60, "budget": challenge.BUDGET,
+                                                "used": len(history)} if playing_challenge else None),
            on_power_switch_change=_on_switch, on_act_change=_on_act, on_rest_change=_on_rest)
 
     with st.expander(f"About this scenario: {chosen.title}"):
         st.markdown(chosen.description)
+    if playing_challenge:
+        outcome(state)
 
 
+def _plan_link(s: sim.Scenario) -> str:
+    """A link that replays a plan: the challenge and the operator actions taken (text form)."""
+    from urllib.parse import urlencode  # noqa: PLC0415
+
+    plan = ";".join(a.text() for a in s.actions if a.kind in operator.OPERATOR_KINDS or a.start_min >= challenge.START_MIN)
+    base = str(st.context.url or "").split("?")[0]
+    return base + "?" + urlencode({"challenge": "1", "plan": plan})
+
+
+def plan_from_text(text: str) -> sim.Scenario:
+    """A plan as a link carries it (`plan=KIND k=v;…`) → the challenge's scenario with those actions
+    (only actions from the moment the power is back; ValueError names what is wrong)."""
+    actions = parse_list(text)
+    for a in actions:
+        if a.start_min < challenge.START_MIN:
+            raise ValueError(f"{a.text()}: the challenge's actions start at {sim.clock(challenge.START_MIN * 60)} or later")
+    return challenge.SCENARIO.replace(actions=challenge.SCENARIO.actions + actions)
+
+
+def _read_link(state: dict) -> None:
+    """A shared challenge link (`?challenge=1&plan=…`), once per session: that plan, replayed."""
+    if state.get("link_read") or st.query_params.get("challenge") != "1":
+        return
+    state["link_read"] = True
+    try:
+        scenario = plan_from_text(st.query_params.get("plan", ""))
+    except (InterventionError, ValueError) as exc:
+        state["error"] = f"The link's plan could not be read: {exc}"
+        scenario = challenge.SCENARIO
+    state.update(preset=CHALLENGE, scenario=scenario, epoch=state["epoch"] + 1, first=None,
+                 history=[(a.start_min * 60, challenge.SCENARIO) for a in scenario.actions if a.start_min >= challenge.START_MIN])
+    _sync_widgets(state)
+
+
+def outcome(state: dict) -> None:
+    """The challenge's outcome card: your plan against doing nothing and the best plan the model finds."""
+    st.subheader("How did you do?")
+    if not st.button("How did I do?", key="challenge_score", type="primary"):
+        st.caption("Play the incident, take your actions, then press the button. "
+                   "The first time, the model searches for the best plan (about half a minute, once for everyone).")
+        return
+    with st.spinner("The model is trying actions at different moments to find the best plan…"):
+        best, why = guard.attempt(runner.challenge_best)
+        yours, why_yours = guard.attempt(lambda: runner.challenge_card(state["scenario"]))
+        nothing, _ = guard.attempt(lambda: runner.challenge_card(challenge.SCENARIO))
+    if yours is None or nothing is None:
+        st.error(why_yours or "The outcome could not be computed.")
+        return
+    cards = {"Your plan": yours, "Doing nothing": nothing}
+    if best is not None:
+        cards["Best plan found"] = best.card
+    with st.container(border=True, key="challenge_card"):
+        st.markdown(CARD_TEXT.format(
+            yours=f"{yours.total_min:.0f}", nothing=f"{nothing.total_min:.0f}",
+            best=f"; the best plan the model found: {best.card.total_min:.0f} minutes" if best else "",
+            lost="not readable" if yours.events_lost is None else f"{yours.events_lost:g}"))
+        st.table(card_rows(cards))
+        if best is not None:
+            st.caption(f"Best plan found by trying {best.tried} plans (greedy search over moments from "
+                       f"{sim.clock(challenge.START_MIN * 60)}, {best.seconds:.0f} s"
+                       + ("" if best.complete else "; stopped at its time limit") + ").")
+        else:
+            st.caption(f"The best plan could not be searched now: {why}")
+    st.markdown("**Share your plan** — this link replays it:")
+    st.code(_plan_link(state["scenario"]), language=None)
+
+
+def compare_plans() -> None:
+    """For teachers: paste the class's links, see every plan's harm on one chart."""
+    with st.expander("Teachers: compare the class's plans (paste their links)"):
+        text = st.text_area("Links, one a line", key="challenge_links", height=120,
+                            placeholder="http://…/?challenge=1&plan=shed_load+start_min%3D80")
+        if not text.strip():
+            return
+        from urllib.parse import parse_qs, urlsplit  # noqa: PLC0415
+
+        cards, problems = {}, []
+        for n, line in enumerate((x for x in text.splitlines() if x.strip()), start=1):
+            if n > 40:
+                problems.append("only the first 40 links are compared")
+                break
+            try:
+                plan = plan_from_text(parse_qs(urlsplit(line.strip()).query).get("plan", [""])[0])
+                card, why = guard.attempt(lambda p=plan: runner.challenge_card(p))
+                if card is None:
+                    raise ValueError(why)
+                cards[f"Plan {n}"] = card
+            except (InterventionError, ValueError) as exc:
+                problems.append(f"line {n}: {exc}")
+        nothing, _ = guard.attempt(lambda: runner.challenge_card(challenge.SCENARIO))
+        if nothing is not None:
+            cards["Doing nothing"] = nothing
+        for p in problems:
+            st.warning(p)
+        if cards:
+            st.altair_chart(plans_chart(cards), width="stretch")
+            st.table(card_rows(cards))
+
+
+_read_link(_state())
 explainer()
+if _state()["preset"] == CHALLENGE:
+    compare_plans()
 st.markdown(ABOUT)

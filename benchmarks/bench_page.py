@@ -5,10 +5,12 @@ Prints medians (ms) and ratios; it is a script, not a timed test (timings depend
   2. flip: switch click → re-simulated run applied in the player, vs st.button click → rerun shown
      (target ≤ 2×); flips at new times (a new simulation each) and repeated flips (cache hits)
   3. reruns: messages the browser sends to the server during a whole playback     (target 0)
+  5. action (issue 13): an operator action (Shed load, window.player.act) at a new moment → its first
+     minutes drawn, vs the same st.button round trip (target ≤ 2×, as the switch)
   4. the server's share of a flip, in this process after the browser runs: sim.run, chart specs,
      narration, payload and Streamlit's JSON encoding, for the same flips (medians)
 
-Run: python benchmarks/bench_page.py [--repeat 7]
+Run: python benchmarks/bench_page.py [--repeat 7] [--actions-only]
 """
 
 from __future__ import annotations
@@ -102,6 +104,45 @@ class PlayerPage:
         return elapsed, whole, inside, sum(self.received[n0:])
 
 
+def act(player: "PlayerPage", t: float, name: str = "Shed load") -> float:
+    """Seconds from an operator action at simulated second t to its run's first minutes drawn. Each
+    call first undoes the previous action (a cached run), so every action starts from the same run."""
+    page = player.page
+    page.evaluate(f"player.pause(); player.seek({t})")
+    page.wait_for_selector(IDLE)
+    page.wait_for_function("!document.querySelector('.lo-switch').disabled")
+    if page.evaluate("player.actions().length"):
+        page.evaluate("player.seek(0)")
+        version = page.evaluate("player.version()")
+        page.evaluate("player.undo()")
+        page.wait_for_function(WHOLE, arg=version, polling=5, timeout=60_000)
+        page.wait_for_selector(IDLE)
+        page.evaluate(f"player.seek({t})")
+    version = page.evaluate("player.version()")
+    t0 = time.perf_counter()
+    assert page.evaluate(f"player.act({name!r}, true)")
+    page.wait_for_function(f"player.version() > {version}", polling=5, timeout=60_000)
+    elapsed = time.perf_counter() - t0
+    page.wait_for_function(WHOLE, arg=version, polling=5, timeout=60_000)
+    page.wait_for_selector(IDLE)
+    return elapsed
+
+
+def actions_only(browser, app: str, button: str, repeat: int) -> None:
+    player, bare = PlayerPage(browser, app), ButtonPage(browser, button)
+    bare.click()
+    # The stuck app of the challenge: power cut at 0:02 and back at 0:25 (by the switch), then actions.
+    player.flip(120.0)
+    player.flip(1500.0)
+    acted, clicks = [], []
+    for i in range(repeat):
+        acted.append(act(player, 1800.0 + 130 * i))
+        clicks.append(bare.click())
+    print(f"action Shed load → its run's first minutes drawn {ms(acted):7.0f} ms   ratio {ms(acted) / ms(clicks):.2f}×"
+          "   (target ≤ 2×, a new simulation each)")
+    print(f"       st.button rerun round trip                {ms(clicks):7.0f} ms")
+
+
 def reruns_during_playback(browser, url: str) -> tuple[int, float]:
     """Messages sent to the server while the whole timeline plays at 8×."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -155,6 +196,7 @@ def server_breakdown(times: list[float]) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--actions-only", action="store_true", help="only the operator-action round trip (5.)")
     args = ap.parse_args()
     if why := chromium_missing():
         sys.exit(f"cannot run: {why}")
@@ -170,6 +212,10 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=isolated_env(home))
+                if args.actions_only:
+                    open_once(browser, app, DRAWN)
+                    actions_only(browser, app, button, args.repeat)
+                    return
                 cold_app = open_once(browser, app, DRAWN)  # warm-up: imports, first simulation, caches
                 cold_bare = open_once(browser, line, "text=hello")
                 app_open, bare_open = [], []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 FAILING = 0.95          # a feature or node below this share of success counts as failing
+FAILING_CALLS = 0.05    # a call failing (or answered too late) this often is followed to its callee
 MAX_CLAUSES = 2         # causes named per caption; the rest are counted
 
 
@@ -47,15 +48,26 @@ class Diagnoser:
     __hash__ = None  # type: ignore[assignment]
 
     def root(self, c: int) -> int | None:
-        """The deepest failing node on class c's path whose callees all work (None: nothing fails)."""
-        st = self.model.st
-        ok = st.node_ok
-        failing = [i for i in self.nodes_of[c] if ok[i] < FAILING]
-        if not failing:
+        """Where class c's failure starts: from its feature, follow the call that fails most (late
+        answers count: a callee with a full queue "works" but too late) until a node whose own calls
+        work (None: nothing on its path fails)."""
+        model = self.model
+        st = model.st
+        i, seen = model.root[c], set()
+        while i not in seen:
+            seen.add(i)
+            worst, share = None, FAILING_CALLS
+            for k in model.pairs_by_class[i].get(c, ()):
+                if model.is_fb[k]:
+                    continue
+                if st.edge_fail[k] >= share:
+                    worst, share = model.dst[k], st.edge_fail[k]
+            if worst is None:
+                break
+            i = worst
+        if model.is_feature[i]:
             return None
-        reach = set(self.nodes_of[c])
-        roots = [i for i in failing if all(ok[j] >= FAILING for j in self.callees[i] if j in reach)]
-        return min(roots or failing, key=lambda i: (ok[i] if roots else st.own_ok[i], i))
+        return i
 
     def retry_share(self, i: int) -> float:
         """Share of the requests reaching node i that are retries (of its callers or further up)."""
@@ -83,7 +95,9 @@ class Diagnoser:
             why = f" ({retries:.0%} of it retries)" if retries >= 0.05 else ""
             wait = f", a {st.wait[i]:.0f}-s queue" if st.wait[i] >= 1.0 else ""
             return f"{name} gets {load:.1f}× its normal load{why} against {cap:.1f}× capacity{wait}"
-        return f"only {st.node_ok[i]:.0%} of {name}'s requests succeed (calls time out or fail)"
+        if st.wait[i] >= 1.0:
+            return f"{name} answers too late: a {st.wait[i]:.0f}-s queue at {load:.1f}× its normal load against {cap:.1f}× capacity"
+        return f"only {st.node_ok[i]:.0%} of {name}'s requests succeed"
 
     def causes(self, failing: list[tuple[int, str]], booting: dict[str, bool]) -> list[Cause]:
         """[(class, feature label)] of the failing features → their causes, grouped by root node."""

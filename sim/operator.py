@@ -86,7 +86,7 @@ def act(scenario: Scenario, label: str, t_min: float, value: Any = True, node: s
         same = lambda a: a.kind == kind  # noqa: E731
     kept: list[Intervention] = []
     for a in scenario.actions:
-        if not same(a) or a.start_min < t and a.end_min is not None and a.end_min <= t:
+        if action.value == "once" or not same(a) or a.start_min < t and a.end_min is not None and a.end_min <= t:
             kept.append(a)
         elif a.start_min < t:                      # in force now: it ends here
             kept.append(dataclasses.replace(a, end_min=t))

@@ -51,7 +51,7 @@ SCREEN_READS = 0.5                  # a screen shows the count when this share o
 POWER_BACK = "Power back at the servers"   # every hall powered again (utility or generators)
 NODE_METRICS = ("offered", "goodput", "capacity", "utilisation", "latency_s")
 CAUSE_EVERY_S = 120.0               # while users are affected, the caption's cause is looked at this often …
-CAUSE_REPEAT_S = 300.0              # … and written again, unchanged, after this long (its "for N min" moves on)
+CAUSE_REPEAT_S = 240.0              # … and written again, unchanged, after this long (its "for N min" moves on)
 FAILOVER_MIN = 2.0                  # [assumption] moving a service's traffic to another site (DNS, load balancers)
 
 

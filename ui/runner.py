@@ -24,6 +24,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
 import sim
+from sim import challenge
 from sim.sweep import SweepResult, point_scenario, sweep
 from ui import guard
 from viz.runs import compare_view, csv_view, lab_view, player_view, point_outcome
@@ -202,6 +203,17 @@ def derived(key: Any, make: Callable[[], Any]) -> Any:
     return RESULTS.get(("derived",) + tuple(key), make, _payload_bytes)
 
 
+def challenge_best() -> Any:
+    """The best plan the model finds for the challenge (sim.challenge.search): ~25 s once per server
+    process, then kept for everyone (simultaneous askers wait for the one search)."""
+    return derived(("challenge_best",), lambda: challenge.search())
+
+
+def challenge_card(scenario: sim.Scenario) -> Any:
+    """The outcome card's figures of one plan (sim.challenge.card), from the run everyone shares."""
+    return derived(("challenge_card", scenario), lambda: challenge.card(timeline(scenario)))
+
+
 def experiment_estimate(base: sim.Scenario, knob: str, values: Sequence[float], seeds: Sequence[int]) -> float:
     return sum(estimate_s(point_scenario(base, knob, v, sd)) for v in values for sd in seeds)
 
@@ -230,5 +242,5 @@ def experiment(base: sim.Scenario, knob: str, values: Sequence[float], seeds: Se
     return result, guard.sweep_message(result, had_result)
 
 
-__all__ = ["player", "lab", "compare", "csv", "timeline", "derived", "experiment", "experiment_estimate", "check",
+__all__ = ["player", "lab", "compare", "csv", "timeline", "derived", "challenge_best", "challenge_card", "experiment", "experiment_estimate", "check",
            "estimate_s", "Refused", "RESULTS", "MAX_STEPS", "FIRST_MINUTES", "EXPERIMENT_BUDGET_S"]

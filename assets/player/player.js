@@ -159,7 +159,9 @@ class Player {
       this.buildOps(data);
       this.fillMarks(data);
     }
-    if (this.epoch !== null && data.epoch !== this.epoch) { this.t = 0; this.play(); }
+    // A new scenario starts from the beginning — a challenge from the moment the power is back.
+    if (data.epoch !== this.epoch && data.challenge) { this.t = data.challenge.start; this.play(); }
+    else if (this.epoch !== null && data.epoch !== this.epoch) { this.t = 0; this.play(); }
     this.epoch = data.epoch;
     this.t = Math.min(this.t, this.known());
     if (this.pending && data.ack === this.pending) this.settle(data.act_error || "");
@@ -404,6 +406,8 @@ class Player {
     this.ui.sw.removeAttribute("aria-busy");
     this.ui.status.textContent = message;
     this.ui.opsStatus.textContent = message;
+    this.opsNote = message;
+    this.shownStep = -1;
   }
 
   // ---- operator actions -------------------------------------------------------------------
@@ -475,6 +479,14 @@ class Player {
         const v = on.length ? on[on.length - 1].value : 100;
         c.r.value = String(v); c.out.textContent = v + " %";
       }
+    }
+    const ch = this.data.challenge;
+    if (ch && !this.pending) {
+      const left = Math.max(0, ch.budget - ch.used);
+      const text = "Challenge: " + left + " of " + ch.budget + " actions left" +
+        (t < ch.start ? " — actions start at " + clock(ch.start) + ", when the power is back." : ".");
+      const shown = this.opsNote ? this.opsNote + " " + text : text;
+      if (this.ui.opsStatus.textContent !== shown) this.ui.opsStatus.textContent = shown;
     }
     const undo = this.ui.undoBtn;
     if (undo) {

@@ -9,6 +9,8 @@ import math
 import pytest
 
 import sim
+import sim.challenge
+import sim.interventions
 from tests.e2e.test_explainer_browser import flip, states_over
 from viz.users import lines_at
 
@@ -121,3 +123,29 @@ def test_what_users_see_matches_the_model_at_three_moments(player_page, artifact
         assert want[0][0] in panel.inner_text()
     page.screenshot(path=str(artifacts / "13-what-users-see.png"), full_page=False)
     assert not watch.errors, watch.errors
+
+
+def test_challenge_from_a_shared_link_shows_its_outcome_card(browser, app_url, artifacts):
+    from urllib.parse import urlencode, urlsplit
+
+    from tests.e2e.browser_helpers import open_player
+
+    page, watch = open_player(browser, app_url + "?" + urlencode({"challenge": "1", "plan": "shed_load start_min=80"}))
+    assert page.evaluate("player.time()") >= 4500, "the challenge starts when the power is back"
+    assert page.evaluate("player.actions()")[0]["name"] == "Shed load"
+    page.wait_for_function("document.querySelector('.lo-ops-status').textContent.includes('actions left')")
+    assert "2 of 3 actions left" in page.locator(".lo-ops-status").inner_text()
+    page.get_by_role("button", name="How did I do?").click()
+    card = page.locator(".st-key-challenge_card")
+    card.wait_for(timeout=180_000)
+    text = card.inner_text()
+    assert "Your plan" in text and "Doing nothing" in text and "Best plan found" in text and "Events lost" in text
+    yours = sim.challenge.card(sim.run(sim.challenge.SCENARIO.replace(
+        actions=sim.challenge.SCENARIO.actions + (sim.interventions.parse("shed_load start_min=80"),))))
+    assert f"{yours.total_min:.0f} minutes" in text
+    card.scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts / "13-challenge-card.png"), full_page=False)
+    assert not watch.errors, watch.errors
+    host = urlsplit(app_url).netloc
+    assert all(urlsplit(u).netloc in (host, "") or u.startswith(("data:", "blob:")) for u in watch.urls), \
+        [u for u in watch.urls if urlsplit(u).netloc != host][:5]
