@@ -29,7 +29,7 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # type: ignore[override]  # one line instead of usage + error
         raise UsageError(f"{message} (see python -m sim {self.prog.split()[-1]} --help)"
-                         if self.prog.split()[-1] in ("run", "presets") else f"{message} (see python -m sim --help)")
+                         if self.prog.split()[-1] in ("run", "presets", "challenge") else f"{message} (see python -m sim --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +56,33 @@ def build_parser() -> argparse.ArgumentParser:
                    "latency_s (rates as multiples of the node's normal load)")
     r.add_argument("--save-scenario", metavar="PATH", help="write the effective scenario as a TOML file")
     r.add_argument("--quiet", action="store_true", help="print only the summary")
+    c = sub.add_parser("challenge", help="score a plan for the 'Bring it back' challenge",
+                       description="The Explainer's challenge: power back at 1:15, the app stuck. Scores a plan "
+                       "(operator actions from 1:15) in minutes of user harm per feature and events lost, "
+                       "against doing nothing, and (--search) the best plan the model finds.")
+    c.add_argument("--action", dest="actions", action="append", default=[], metavar="'KIND key=value …'",
+                   help="an operator action of the plan (repeatable), e.g. 'shed_load start_min=80'")
+    c.add_argument("--search", action="store_true", help="also search for the best plan (about half a minute)")
     return p
+
+
+def cmd_challenge(args: argparse.Namespace) -> None:
+    from . import challenge  # noqa: PLC0415
+
+    plan = tuple(parse(text) for text in args.actions)
+    for a in plan:
+        if a.start_min < challenge.START_MIN:
+            raise UsageError(f"--action {a.text()!r}: the challenge's actions start at minute {challenge.START_MIN:g}")
+    cards = {"Your plan": challenge.card(run(challenge.SCENARIO.replace(actions=challenge.SCENARIO.actions + plan))),
+             "Doing nothing": challenge.card(run(challenge.SCENARIO))}
+    if args.search:
+        found = challenge.search()
+        cards[f"Best plan found ({found.tried} plans tried)"] = found.card
+    for name, card in cards.items():
+        print(f"{name}: {challenge.plan_text(card)}")
+        print(f"  minutes of user harm from 1:15: {card.total_min:g} in all; "
+              + ", ".join(f"{f} {m:g}" for f, m in card.harm_min.items()))
+        print(f"  events lost: {'not readable' if card.events_lost is None else f'{card.events_lost:g}'}")
 
 
 def scenario_from_args(args: argparse.Namespace) -> tuple[str, Scenario]:
@@ -198,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         if args.command == "presets":
             cmd_presets()
+        elif args.command == "challenge":
+            cmd_challenge(args)
         else:
             cmd_run(args)
     except (UsageError, ScenarioError, ArchitectureError, InterventionError) as exc:

@@ -69,7 +69,7 @@ def harm(tl: Timeline, from_min: float = START_MIN) -> dict[str, float]:
         pers = m["feed_personalization"] if n == feed else None
         bad = 0
         for k, t in enumerate(tl.t_s):
-            if t < from_min * 60.0 - 1e-6 or k == 0:
+            if t <= from_min * 60.0 + 1e-6 or k == 0:      # the steps after from_min, each step_s long
                 continue
             p = pers[k] if pers is not None else math.nan
             if ok[k] < HEALTHY_SUCCESS or (p == p and p < HEALTHY_PERSONALISED):

@@ -11,7 +11,7 @@ import pytest
 import sim
 import sim.challenge
 import sim.interventions
-from tests.e2e.test_explainer_browser import flip, states_over
+from tests.e2e.test_explainer_browser import flip
 from viz.users import lines_at
 
 CUT_AT, RESTORE_AT = 120.0, 1500.0      # simulated seconds: power off, then on again
@@ -90,7 +90,7 @@ def test_an_action_changes_the_run_from_its_moment_and_undo_restores_it(player_p
     page.screenshot(path=str(artifacts / f"13-action-{name.split()[0].lower()}.png"), full_page=False)
     # Step back before it: Undo brings the earlier run back.
     page.evaluate("player.step(-3)")
-    undo = page.get_by_role("button", name=f"Undo my actions after")
+    undo = page.get_by_role("button", name="Undo my actions after")
     assert undo.is_visible()
     version = page.evaluate("player.version()")
     undo.click()

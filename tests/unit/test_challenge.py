@@ -18,7 +18,7 @@ def _harm_by_hand(tl: sim.Timeline) -> dict[str, float]:
             continue
         bad = 0
         for k, t in enumerate(tl.t_s):
-            if k == 0 or t < challenge.START_MIN * 60:
+            if k == 0 or t <= challenge.START_MIN * 60:
                 continue
             pers = tl.metrics["feed_personalization"][k] if d.get("role") == "feed" else math.nan
             if tl.metrics[f"success_{n}"][k] < 0.95 or (pers == pers and pers < 0.90):
@@ -37,7 +37,7 @@ def test_the_cards_figures_are_the_timelines():
     assert [a["name"] for a in card.actions] == ["Shed load"] and card.actions[0]["t"] == 85 * 60
     nothing = challenge.card(sim.run(challenge.SCENARIO))
     # doing nothing: every feature but watching (the CDN) stays affected from 1:15 to the end
-    assert nothing.harm_min["Log in"] == pytest.approx(180 - 75, abs=1)
+    assert nothing.harm_min["Log in"] == 180 - 75
     assert card.total_min < nothing.total_min / 3
 
 

@@ -113,3 +113,17 @@ def test_metrics_csv_has_per_feature_columns_for_any_architecture(tmp_path):
     row = next(csv.DictReader(path.open()))
     assert {"success_browse", "latency_s_browse", "success_checkout", "latency_s_checkout"} <= set(row)
     assert row["login_success"] == "" and row["success_browse"] == "1"
+
+
+def test_challenge_scores_a_plan_as_the_explainer_does(capsys):
+    import sim
+    import sim.interventions
+    from sim import challenge
+
+    assert main(["challenge", "--action", "shed_load start_min=80"]) == 0
+    out = capsys.readouterr().out
+    card = challenge.card(sim.run(challenge.SCENARIO.replace(
+        actions=challenge.SCENARIO.actions + (sim.interventions.parse("shed_load start_min=80"),))))
+    assert f"{card.total_min:g} in all" in out and "Doing nothing: no action" in out and "events lost: 0" in out
+    assert main(["challenge", "--action", "shed_load start_min=20"]) == 2
+    assert "start at minute 75" in capsys.readouterr().err
