@@ -13,7 +13,8 @@ const LIBS = {
 };
 const SIM_SECONDS_PER_SECOND = 60; // 1× = one simulated minute per wall-clock second
 const WAITING = "Simulating the rest of the run…";
-const MIN_SCALE = 0.5; // below this, labels are unreadable: pan instead of shrinking further
+const MIN_SCALE = 0.5;
+const GROUP_ABOVE = 120; // more nodes than this: offer to collapse each column into one node // below this, labels are unreadable: pan instead of shrinking further
 const STYLE = [
   // [shape, fill, border, icon]; index = state code (sim.STATES order). The icon in a node's label is
   // its shape's glyph, the same as the legend's, so one symbol means one state everywhere.
@@ -91,6 +92,8 @@ class Player {
       log: q(".lo-log tbody"), logScroll: q(".lo-log-scroll"), notUp: q("#lo-notup-list"),
       ops: q(".lo-ops-row"), opsStatus: q(".lo-ops-status"), marks: q(".lo-marks"),
       users: q(".lo-users-list"), usersTime: q(".lo-users-time"),
+      find: q(".lo-find"), findInput: q(".lo-find-input"), findList: q("#lo-find-list"), findResult: q(".lo-find-result"),
+      group: q(".lo-group"),
     };
     this.t = 0; this.playing = true; this.speed = 1; this.shownStep = -1;
     this.data = null; this.pending = null; this.charts = []; this.chartKey = null; this.epoch = null;
@@ -109,6 +112,8 @@ class Player {
     q(".lo-zoom-in").onclick = () => zoom(1.25);
     q(".lo-zoom-out").onclick = () => zoom(0.8);
     q(".lo-zoom-fit").onclick = () => this.network && this.network.fit({ animation: false });
+    u.find.onsubmit = (e) => { e.preventDefault(); this.find(u.findInput.value); };
+    u.group.onclick = () => this.setGrouped(u.group.getAttribute("aria-pressed") !== "true");
     document.addEventListener("keydown", this.onKey);
     this.api = {
       play: () => this.play(), pause: () => this.pause(), step: (n = 1) => this.step(n),
@@ -133,6 +138,9 @@ class Player {
       actions: () => (this.data ? this.data.taken.map((a) => Object.assign({}, a)) : []),
       actionNames: () => (this.data ? this.data.operator.map((a) => a.name) : []),
       undo: () => this.undo(),
+      // Find a service by id or label (case-insensitive): centres it and says its state; the id or null.
+      find: (text) => this.find(String(text)),
+      group: (on = true) => this.setGrouped(Boolean(on)),
       // What the "What users see" panel says now: [[label, mark, words], …]
       users: () => [...this.ui.users.children].map((li) => [li.dataset.label, li.dataset.mark, li.dataset.words]),
     };
@@ -203,6 +211,9 @@ class Player {
       edges: { smooth: { type: "cubicBezier", forceDirection: "horizontal", roundness: 0.4 },
         arrows: { to: { enabled: false } }, selectionWidth: 0, hoverWidth: 0 },
     });
+    this.ui.findList.replaceChildren(...d.nodes.map((n) => { const o = el("option"); o.value = n.label; return o; }));
+    this.ui.group.hidden = d.nodes.length <= GROUP_ABOVE;
+    this.grouped = false;
     const headings = this.headings();
     this.network.once("afterDrawing", () => performance.mark("lo-graph-drawn"));
     this.network.on("afterDrawing", (ctx) => {
@@ -357,6 +368,7 @@ class Player {
     if (nodeUpd.length) this.nodesDS.update(nodeUpd);
     if (edgeUpd.length) this.edgesDS.update(edgeUpd);
     this.shownNodes = row; this.shownEdges = erow;
+    if (this.grouped) this.labelGroups(row);
     const parts = d.state_names.map((s, c) => counts[c] + " " + s).filter((s, c) => counts[c]);
     this.ui.summary.textContent = "At " + clock(t) + ": " + parts.join(", ") + ".";
     this.ui.notUp.textContent = down.length ? down.join(", ") + "." : "Every service is up.";
@@ -542,6 +554,64 @@ class Player {
       return m;
     });
     this.ui.marks.replaceChildren(...marks);
+  }
+
+  // ---- large graphs: find a service, group columns ---------------------------------------------
+  find(text) {
+    if (!this.data || !this.network) return null;
+    const want = text.trim().toLowerCase();
+    const d = this.data;
+    const j = d.nodes.findIndex((n) => n.id.toLowerCase() === want || n.label.toLowerCase() === want);
+    const k = j >= 0 ? j : d.nodes.findIndex((n) => want && n.label.toLowerCase().includes(want));
+    if (k < 0) { this.ui.findResult.textContent = "No service called “" + text + "”."; return null; }
+    const n = d.nodes[k];
+    if (this.grouped) this.setGrouped(false);
+    this.network.selectNodes([n.id]);
+    this.network.focus(n.id, { scale: Math.max(this.network.getScale(), 0.9), animation: false });
+    const code = Number(this.nodeRows[this.index()][k]);
+    this.ui.findResult.textContent = n.label + ": " + d.state_names[code] + " at " + clock(this.index() * d.step_s) + ".";
+    return n.id;
+  }
+
+  setGrouped(on) {
+    if (!this.network || !this.data) return;
+    const d = this.data;
+    if (on && !this.grouped) {
+      const byX = new Map();
+      d.nodes.forEach((n) => { if (!byX.has(n.x)) byX.set(n.x, []); byX.get(n.x).push(n); });
+      this.groups = [];
+      for (const [x, members] of byX) {
+        if (members.length < 2) continue;
+        const id = "group:" + x, ids = new Set(members.map((n) => n.id));
+        this.network.cluster({ joinCondition: (o) => ids.has(o.id),
+          clusterNodeProperties: { id, x, y: members.reduce((a, n) => a + n.y, 0) / members.length,
+            shape: "box", font: { size: 17, multi: false }, fixed: true } });
+        this.groups.push({ id, members: members.map((n) => d.nodes.indexOf(n)), kind: members[0].kind });
+      }
+      this.grouped = true;
+      this.labelGroups(this.nodeRows[this.index()]);
+    } else if (!on && this.grouped) {
+      for (const g of this.groups) if (this.network.isCluster(g.id)) this.network.openCluster(g.id);
+      this.grouped = false;
+    }
+    this.ui.group.setAttribute("aria-pressed", String(this.grouped));
+    this.autoFit();
+  }
+
+  labelGroups(row) {
+    const d = this.data;
+    for (const g of this.groups || []) {
+      const counts = d.state_names.map(() => 0);
+      for (const j of g.members) counts[Number(row[j])]++;
+      const worst = counts.reduce((w, c, i) => (c ? i : w), 0);
+      const parts = d.state_names.map((s, i) => (counts[i] ? counts[i] + " " + s : null)).filter(Boolean);
+      const [, fill, border] = STYLE[worst] || STYLE[0];
+      if (this.network.isCluster(g.id)) {
+        this.network.clustering.updateClusteredNode(g.id, {
+          label: (HEADINGS[g.kind] || g.kind) + " (" + g.members.length + ")\n" + parts.join(", "),
+          color: { background: fill, border } });
+      }
+    }
   }
 
   // ---- what users see ----------------------------------------------------------------------

@@ -149,3 +149,24 @@ def test_challenge_from_a_shared_link_shows_its_outcome_card(browser, app_url, a
     host = urlsplit(app_url).netloc
     assert all(urlsplit(u).netloc in (host, "") or u.startswith(("data:", "blob:")) for u in watch.urls), \
         [u for u in watch.urls if urlsplit(u).netloc != host][:5]
+
+
+def test_find_a_service_and_group_columns(player_page, artifacts):
+    """Large graphs stay usable: a service is found by its label (centred, its state said), and each
+    column collapses into one node labelled with its states (offered by a button above 120 nodes)."""
+    page, watch = player_page
+    _cut_and_restore(page)
+    _goto(page, RESTORE_AT + 600)
+    page.get_by_role("combobox", name="Find a service").fill("auth")
+    page.get_by_role("button", name="Find", exact=True).click()
+    result = page.get_by_role("search").locator(".lo-find-result").inner_text()
+    state = page.evaluate("player.states()")["auth"]
+    assert result == f"Auth service: {state} at {page.locator('.lo-clock-value').inner_text()}."
+    assert page.evaluate("player.find('no such thing')") is None
+    assert "No service called" in page.get_by_role("search").locator(".lo-find-result").inner_text()
+    assert page.locator(".lo-group").is_hidden()          # 36 nodes: nothing to collapse
+    page.evaluate("player.group(true)")
+    assert page.evaluate("player.states()")["auth"] == state   # grouping changes the picture, not the run
+    page.screenshot(path=str(artifacts / "15-grouped-columns.png"), full_page=False)
+    page.evaluate("player.group(false)")
+    assert not watch.errors, watch.errors
