@@ -97,15 +97,29 @@ def _on_schedule() -> None:
         state["error"] = f"That schedule cannot be used: {exc}"
 
 
+def _request(state: dict, trigger: str) -> dict | None:
+    """The player's new request on `trigger` (None if there is none or it was answered already);
+    answering it is acknowledged by its click id, which the player waits for."""
+    req = st.session_state[PLAYER_KEY].get(trigger)
+    if not isinstance(req, dict) or req.get("click_id") == state["ack"]:
+        return None
+    state["ack"], state["act_error"] = str(req.get("click_id", "")), ""
+    return req
+
+
+def _at(req: dict, s: sim.Scenario) -> float:
+    """The request's simulated second, within the run (KeyError, TypeError, ValueError if unreadable)."""
+    return min(max(float(req["t"]), 0.0), s.duration_min * 60)
+
+
 def _on_switch() -> None:
     state = _state()
-    flip = st.session_state[PLAYER_KEY].get("power_switch")
-    if not isinstance(flip, dict) or flip.get("click_id") == state["ack"]:
+    flip = _request(state, "power_switch")
+    if flip is None:
         return
-    state["ack"] = str(flip.get("click_id", ""))
     s = state["scenario"]
     try:
-        t_s = min(max(float(flip["t"]), 0.0), s.duration_min * 60)
+        t_s = _at(flip, s)
         _challenge_allows(state, t_s)
         state["scenario"] = s.with_power_flip(t_s / 60, bool(flip["on"]))
         state["error"], state["first"] = "", t_s / 60
@@ -120,15 +134,13 @@ def _on_act() -> None:
     """An operator action (or Undo) from the player, at the player's time: a new intervention from that
     moment (sim.operator), or back to the run before the actions taken after it."""
     state = _state()
-    req = st.session_state[PLAYER_KEY].get("act")
-    if not isinstance(req, dict) or req.get("click_id") == state["ack"]:
+    req = _request(state, "act")
+    if req is None:
         return
-    state["ack"] = str(req.get("click_id", ""))
     s = state["scenario"]
     history = state.setdefault("history", [])
-    state["act_error"] = ""
     try:
-        t_s = min(max(float(req["t"]), 0.0), s.duration_min * 60)
+        t_s = _at(req, s)
         if req.get("name") == "Undo":
             later = [i for i, (t, _) in enumerate(history) if t > t_s + 1e-6]
             if later:
@@ -222,7 +234,7 @@ def explainer() -> None:
 
     history = state.get("history", [])
     playing_challenge = state["preset"] == CHALLENGE
-    player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"],
+    player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"], actions_enabled=True,
                                      act_error=state.get("act_error", ""),
                                      undo_after=max((t for t, _ in history), default=None),
                                      challenge={"start": challenge.START_MIN * 60, "budget": challenge.BUDGET,

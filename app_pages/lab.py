@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 import sim
+from sim import operator
 from sim.__main__ import scenario_toml
 from ui import guard, runner
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
@@ -50,6 +51,21 @@ def _on_switch() -> None:
         seed_widgets(P, s.with_power_flip(t_min, bool(flip["on"])), FIELDS)
     except (KeyError, TypeError, ValueError) as exc:
         st.session_state[P + "error"] = f"The switch could not be applied: {exc}"
+
+
+def _on_act() -> None:
+    """An operator action from the player (sim.operator): it becomes one of the scheduled changes."""
+    req = st.session_state[P + "player"].get("act")
+    if not isinstance(req, dict) or req.get("click_id") == st.session_state[P + "ack"]:
+        return
+    st.session_state[P + "ack"] = str(req.get("click_id", ""))
+    s: sim.Scenario = st.session_state[P + "scenario"]
+    try:
+        t_min = min(max(float(req["t"]), 0.0), s.duration_min * 60) / 60
+        seed_widgets(P, operator.act(s, str(req.get("name")), t_min, req.get("value"), req.get("node"),
+                                     sim.default_architecture()), FIELDS)
+    except (KeyError, TypeError, ValueError) as exc:  # ActionError and ScenarioError are ValueErrors
+        st.session_state[P + "error"] = f"That action could not be taken: {exc}"
 
 
 if P + "scenario" not in st.session_state:
@@ -125,8 +141,8 @@ if view is None:
     st.stop()
 
 st.markdown(TEXT["results"])
-data = dict(view["payload"], ack=st.session_state[P + "ack"], epoch=st.session_state[P + "epoch"])
-player(key=P + "player", data=data, on_power_switch_change=_on_switch)
+data = dict(view["payload"], ack=st.session_state[P + "ack"], epoch=st.session_state[P + "epoch"], actions_enabled=True)
+player(key=P + "player", data=data, on_power_switch_change=_on_switch, on_act_change=_on_act)
 
 st.markdown(TEXT["outcomes"])
 st.table(outcome_frame({"This run": view["outcome"]}), hide_index=True)

@@ -424,6 +424,8 @@ class Player {
 
   // ---- operator actions -------------------------------------------------------------------
   buildOps(data) {
+    // Only pages that take actions show the panel (the Story's player shows a chapter's run).
+    this.root.querySelector(".lo-ops").hidden = !data.actions_enabled;
     const key = JSON.stringify(data.operator);
     if (key === this.opsKey) return;
     this.opsKey = key;
@@ -509,7 +511,7 @@ class Player {
   }
 
   act(name, value) {
-    if (this.pending || !this.data || !this.trigger) return false;
+    if (this.pending || !this.data || !this.trigger || !this.data.actions_enabled) return false;
     const spec = this.data.operator.find((a) => a.name === name);
     if (!spec) return false;
     const t = this.index() * this.data.step_s;
@@ -528,7 +530,7 @@ class Player {
   }
 
   undo() {
-    if (this.pending || !this.data || !this.trigger) return false;
+    if (this.pending || !this.data || !this.trigger || !this.data.actions_enabled) return false;
     const t = this.index() * this.data.step_s;
     this.begin("Undoing your actions after " + clock(t) + "…");
     this.trigger("act", { name: "Undo", t, click_id: this.pending });

@@ -17,9 +17,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
+def _player(at):
+    """The page's player component (the Lab also has an export bar)."""
+    comps = [c for c in at.get("bidi_component") if "player" in c.proto.component_name]
+    (comp,) = comps or at.get("bidi_component")
+    return comp
+
+
 def player_data(at) -> dict:
     """The payload the page sent to the player component in the last run."""
-    (comp,) = at.get("bidi_component")
+    comp = _player(at)
     proto = comp.proto
     return json.loads(proto.json) if proto.json else json.loads(proto.mixed.json)
 
@@ -28,7 +35,7 @@ def send_trigger(at, event: str, value):
     """Run the app as if the player component sent the trigger `event` with `value`."""
     from streamlit.components.v2.bidi_component.main import _make_trigger_id
 
-    (comp,) = at.get("bidi_component")
+    comp = _player(at)
     states = at._tree.get_widget_states()
     w = states.widgets.add()
     w.id = _make_trigger_id(comp.proto.id, "events")

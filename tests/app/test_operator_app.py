@@ -98,3 +98,12 @@ def test_a_teacher_compares_the_class_plans_on_one_chart(app):
     table = app.table[0].value
     assert list(table.columns)[1:] == ["Plan 1", "Plan 2", "Doing nothing"]
     assert len(app.get("vega_lite_chart")) == 1
+
+
+def test_an_action_in_the_lab_becomes_a_scheduled_change(app):
+    app.switch_page("app_pages/lab.py").run()
+    send_trigger(app, "act", {"name": "Circuit breakers", "t": 5400.0, "value": True, "click_id": "lab1"})
+    assert not app.exception
+    s = app.session_state["lab.scenario"]
+    assert "breakers start_min=90" in [a.text() for a in s.actions]
+    assert player_data(app)["actions_enabled"] is True

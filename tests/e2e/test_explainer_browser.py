@@ -70,6 +70,7 @@ def test_switch_cuts_at_the_moment_shown_and_the_cascade_unfolds(player_page, ar
     later = states_over(page, t_click, t_click + 3600, 30)
     assert any(s != "up" for states in later for s in states.values())
     # Playback continues into the cascade; the chart cursor follows the player.
+    page.locator(".lo-chart").first.scroll_into_view_if_needed()   # the charts sit below the graph
     page.wait_for_timeout(2500)
     t_now, cursor = page.evaluate("[player.time(), player.cursor()]")
     assert t_now > t_after

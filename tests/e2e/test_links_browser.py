@@ -79,7 +79,7 @@ def test_lab_link_round_trips_in_a_fresh_context(browser, warm, artifacts):
     page.get_by_role("tab", name="Resilience").click()
     set_number(page, "Max retries", "1")
     wait_param(page, "max_retries", "1")
-    page.get_by_text("Circuit breakers", exact=True).click()
+    page.locator("label").get_by_text("Circuit breakers", exact=True).click()   # the setting, not the operator switch
     wait_param(page, "circuit_breaker", "on")
     page.get_by_role("tab", name="Seed and run length").click()
     old_seed = params(page.url)["seed"]
