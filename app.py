@@ -18,6 +18,7 @@ def main() -> None:
         st.Page(ROOT / "app_pages" / "lab.py", title="Lab", icon=":material/science:"),
         st.Page(ROOT / "app_pages" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(ROOT / "app_pages" / "experiment.py", title="Experiment", icon=":material/show_chart:"),
+        st.Page(ROOT / "app_pages" / "architecture.py", title="Architecture", icon=":material/account_tree:"),
         st.Page(ROOT / "app_pages" / "story.py", title="The story", icon=":material/menu_book:"),
         st.Page(ROOT / "app_pages" / "teacher.py", title="Teacher notes", icon=":material/school:"),
         st.Page(ROOT / "app_pages" / "about.py", title="About the model", icon=":material/info:"),
