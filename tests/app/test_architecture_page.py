@@ -99,3 +99,15 @@ def test_hostile_labels_stay_text(app):
     assert "<img" not in md and "</script>" not in md
     at.selectbox(key="arch.node").select("database").run()
     assert "49" not in " ".join(m.value for m in at.markdown if "7" in m.value)
+
+
+@pytest.mark.parametrize("page", ["explainer.py", "lab.py", "compare.py", "experiment.py", "story.py", "teacher.py"])
+def test_every_page_works_on_a_chosen_architecture(app, page):
+    at = _open(app)
+    at.selectbox(key="arch.example").select("service_chain").run()
+    if page == "experiment.py":
+        at.query_params.update({"points": "2", "seeds": "1", "window": "10"})
+    at.switch_page(f"app_pages/{page}").run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page in ("explainer.py", "lab.py"):
+        assert player_nodes(at) == set(_chosen(at).graph)
