@@ -129,7 +129,7 @@ d1.download_button("Download the architecture", architecture.text(), file_name=a
 packed = architecture_to_param(architecture.text())
 if packed is not None:
     d2.markdown(say("link_small", chars=f"{len(packed):,}", limit=f"{ARCH_LINK_MAX_CHARS:,}"))
-    d2.code(page_url("architecture", {ARCH_PARAM: packed}), language=None, wrap_lines=True)
+    d2.code(page_url("architecture", {ARCH_PARAM: packed}), language=None, wrap_lines=False)
 else:
     size = len(architecture_to_param(architecture.text(), limit=10**9) or "")
     d2.info(say("link_large", chars=f"{size:,}", limit=f"{ARCH_LINK_MAX_CHARS:,}"), icon="ℹ️")

@@ -26,8 +26,9 @@ ORDER = ("social_video", "three_tier", "service_chain", "two_sites", "queue_work
 # Okabe–Ito-based fills by kind (colour is never the only channel: shapes and the node list too)
 COLORS = {"facility": "#F0E442", "infrastructure": "#E69F00", "datastore": "#56B4E9", "queue": "#009E73",
           "cache": "#CC79A7", "service": "#a6cee3", "edge": "#bbbbbb", "feature": "#ffffff"}
-SHAPES = {"facility": "square", "infrastructure": "hexagon", "datastore": "database", "queue": "box",
-          "cache": "diamond", "service": "dot", "edge": "triangle", "feature": "star"}
+# shapes whose label sits below them (a label inside a box would be cut)
+SHAPES = {"facility": "square", "infrastructure": "hexagon", "datastore": "triangleDown", "queue": "triangle",
+          "cache": "diamond", "service": "dot", "edge": "dot", "feature": "star"}
 MAX_PATH_SHOWN = 12
 
 
