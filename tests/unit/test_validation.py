@@ -140,3 +140,15 @@ def test_the_largest_allowed_file_validates_within_a_second():
     start = time.monotonic()
     assert check_architecture(text) == ""
     assert time.monotonic() - start < 1.0
+
+
+def test_a_label_that_looks_like_a_formula_is_inert_in_the_events_csv():
+    """Hall labels reach the events' causes; a spreadsheet must not run them."""
+    import sim
+
+    text = GOOD.replace('[[hall]]\nid = "A"\n', '[[hall]]\nid = "A"\nlabel = \'=HYPERLINK("http://example.invalid","x")\'\n')
+    g = parse_architecture(text)
+    tl = sim.run(sim.Scenario(duration_min=30), g)
+    cells = [line.split(",", 3)[3] for line in tl.events_csv().splitlines()[1:]]
+    assert any("HYPERLINK" in c for c in cells)
+    assert not any(c.lstrip('"').startswith(("=", "+", "-", "@")) for c in cells)
