@@ -69,12 +69,15 @@ def feature_roles(g: nx.DiGraph) -> dict[str, str]:
     return {d["role"]: n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role")}
 
 
-def parse_architecture(text: str, source: str = "<architecture>") -> nx.DiGraph:
+def parse_architecture(text: str, source: str = "<architecture>", max_bytes: int | None = None) -> nx.DiGraph:
     """Validate an architecture given as text (the CLI's file, the page's editor or upload): a
     networkx DiGraph, or one ArchitectureError line naming the source, the line where it can, the
-    node or call, what is wrong and what is allowed. The one validation: the CLI and the app use it."""
+    node or call, what is wrong and what is allowed. The one validation: the CLI and the app use it.
+    `max_bytes`: the size limit of untrusted text (the CLI's files are limited where they are read;
+    the page passes ARCHITECTURE_MAX_BYTES through check_architecture; generated benchmarks none)."""
     try:
-        check_size(text, ARCHITECTURE_MAX_BYTES, source)
+        if max_bytes is not None:
+            check_size(text, max_bytes, source)
         data = parse_toml(text, source)
     except FileProblem as exc:
         raise ArchitectureError(str(exc)) from None
@@ -82,9 +85,10 @@ def parse_architecture(text: str, source: str = "<architecture>") -> nx.DiGraph:
 
 
 def check_architecture(text: str, source: str = "<architecture>") -> str:
-    """"" if the text is a valid architecture, else its one-line message (for a page's live check)."""
+    """"" if the text is a valid architecture within the size limit of a file (256 KB), else its
+    one-line message (for a page's live check of an edit or an upload)."""
     try:
-        parse_architecture(text, source)
+        parse_architecture(text, source, ARCHITECTURE_MAX_BYTES)
     except ArchitectureError as exc:
         return str(exc)
     return ""
