@@ -111,3 +111,18 @@ def test_every_page_works_on_a_chosen_architecture(app, page):
     assert not at.exception, [e.value for e in at.exception]
     if page in ("explainer.py", "lab.py"):
         assert player_nodes(at) == set(_chosen(at).graph)
+
+
+def test_a_large_architecture_says_it_is_too_large_for_a_link(app):
+    import random
+
+    rng = random.Random(0)
+    text = (ARCH_DIR / "three_tier.toml").read_text() + "".join(
+        f'[[node]]\nid = "s{i}"\nlabel = "{rng.getrandbits(200):x}"\nkind = "service"\nsite = "region"\n'
+        for i in range(300))
+    at = _open(app)
+    at.text_area(key="arch.editor").input(text).run()
+    assert not at.exception and at.success
+    info = " ".join(m.value for m in at.info)
+    assert "too large for a link" in info and "at most 6,000" in info
+    assert not any("arch=" in c.value for c in at.code)
