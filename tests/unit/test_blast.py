@@ -57,3 +57,14 @@ def test_the_run_shows_failures_in_order_next_to_the_prediction():
     assert rows["checkout"].recovered_s is not None and rows["checkout"].recovered_s > 1800
     assert rows["browse"].verdict == "predicted, kept working"      # the warm cache absorbs it
     assert can_stop(g, "database") and not can_stop(g, "ups")
+
+
+def test_the_run_shows_what_the_static_view_misses():
+    """Stopping the three-tier cache: only browsing depends on it, but the database it shielded is
+    overloaded by the misses, and checkout (no path to the cache) fails too."""
+    g = load_architecture(ARCH_DIR / "three_tier.toml")
+    assert {d.feature for d in blast_radius(g, "cache")} == {"browse"}
+    tl = sim.run(sim.Scenario(duration_min=60, actions=(parse("node_stop node=cache start_min=10 end_min=20"),)), g)
+    rows = {r.feature: r for r in compare(g, "cache", tl)}
+    assert rows["browse"].verdict == "predicted, failed"
+    assert rows["checkout"].verdict == "not predicted, failed" and rows["checkout"].failed_s >= rows["browse"].failed_s
