@@ -177,6 +177,12 @@ if node is not None:
                     st.markdown(f"**What the run shows** ({escape_md(archpage.label(g, node))} stopped "
                                 f"{int(start)}–{int(end)} min), features in the order they failed:")
                     st.dataframe(archpage.comparison_rows(g, rows), hide_index=True, width="stretch")
+                    missed = [archpage.label(g, r.feature) for r in rows if r.verdict == "not predicted, failed"]
+                    kept = [archpage.label(g, r.feature) for r in rows if r.verdict == "predicted, kept working"]
+                    if missed:
+                        st.markdown(say("missed", count=escape_md(", ".join(missed))))
+                    if kept:
+                        st.markdown(say("absorbed", count=escape_md(", ".join(kept))))
                     tl = runner.timeline(scenario)
                     backlog = [v for v in tl.metrics.get("backlog_events", []) if v == v]
                     if backlog and max(backlog) > 1:

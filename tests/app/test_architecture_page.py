@@ -86,6 +86,7 @@ def test_blast_radius_prediction_and_run(app):
     rows = {r["Feature"]: r for r in table.to_dict("records")}
     assert rows["Check out"]["What happened"] == "predicted, failed" and rows["Check out"]["Failed at"] == "0:10"
     assert rows["Browse products"]["What happened"] == "predicted, kept working"
+    assert any("absorbed" in m.value and "Browse products" in m.value for m in at.markdown)
 
 
 def test_hostile_labels_stay_text(app):
