@@ -18,10 +18,12 @@ def main() -> None:
         st.Page(ROOT / "app_pages" / "lab.py", title="Lab", icon=":material/science:"),
         st.Page(ROOT / "app_pages" / "compare.py", title="Compare", icon=":material/compare_arrows:"),
         st.Page(ROOT / "app_pages" / "experiment.py", title="Experiment", icon=":material/show_chart:"),
+        st.Page(ROOT / "app_pages" / "architecture.py", title="Architecture", icon=":material/account_tree:"),
         st.Page(ROOT / "app_pages" / "story.py", title="The story", icon=":material/menu_book:"),
         st.Page(ROOT / "app_pages" / "teacher.py", title="Teacher notes", icon=":material/school:"),
         st.Page(ROOT / "app_pages" / "about.py", title="About the model", icon=":material/info:"),
     ])
+    _architecture_note()
     page.run()
 
     @st.cache_resource(show_spinner=False)
@@ -35,6 +37,19 @@ def main() -> None:
         return True
 
     _settle_heap()
+
+
+def _architecture_note() -> None:
+    """Every page says which architecture it simulates when it is not the built-in app."""
+    import streamlit as st
+
+    from ui import architecture
+    from viz.whatif import escape_md
+
+    chosen = architecture.current()
+    if chosen is not None:
+        st.sidebar.markdown(f"Simulating **{escape_md(chosen.graph.graph.get('name', 'your architecture'))}** "
+                            "(chosen on the Architecture page).")
 
 
 # Streamlit runs this file as __main__; a simulation worker process (ui/pool.py, multiprocessing)

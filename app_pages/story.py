@@ -21,6 +21,7 @@ from classroom.ui import presenter_mode
 from ui import guard, runner
 from viz.charts import chart_specs
 from viz.player import build_payload
+from viz.whatif import escape_md
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYER_DIR = ROOT / "assets" / "player"
@@ -152,7 +153,7 @@ if v is not None:
     keys_key = f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"
     t_step = v["steps"][step]
     st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)}.** "
-                f"Latest event: {v['lines'][step]}")
+                f"Latest event: {escape_md(v['lines'][step])}")   # labels come from the architecture
 else:
     good = st.session_state.get("story_good")
     v = guard.attempt(lambda: view(*good[:2]))[0] if good else None

@@ -7,13 +7,14 @@ entry and what is allowed, because engineers bring their own files and must be a
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from .files import ARCHITECTURE_MAX_BYTES, FileProblem, parse_toml, read_text
+from .files import ARCHITECTURE_MAX_BYTES, FileProblem, check_size, parse_toml, read_text
 
 ARCH_DIR = Path(__file__).parent / "architectures"
 DEFAULT_ARCHITECTURE = ARCH_DIR / "social_video.toml"
@@ -33,6 +34,10 @@ _NODE_KEYS = {
     "demand", "repeat_session", "events_per_request", "consumes", "description", "secondary",
 }
 _CALL_KEYS = {"from", "to", "calls", "required", "retry", "timeout_s", "fallback", "cache_miss", "for"}
+MAX_NODES = 2000            # nodes in one file (the app draws and simulates them at interactive speed)
+MAX_CALLS = 20000           # calls in one file
+MAX_LABEL = 80              # characters in a label, a name or an id
+_KEY_IN_MESSAGE = re.compile(r"^(?:node|call|hall) [^:]*: (?:unknown key ')?(\w+)\b")
 
 
 class ArchitectureError(ValueError):
@@ -64,29 +69,89 @@ def feature_roles(g: nx.DiGraph) -> dict[str, str]:
     return {d["role"]: n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role")}
 
 
-def parse_architecture(text: str, source: str = "<architecture>") -> nx.DiGraph:
+def parse_architecture(text: str, source: str = "<architecture>", max_bytes: int | None = None) -> nx.DiGraph:
+    """Validate an architecture given as text (the CLI's file, the page's editor or upload): a
+    networkx DiGraph, or one ArchitectureError line naming the source, the line where it can, the
+    node or call, what is wrong and what is allowed. The one validation: the CLI and the app use it.
+    `max_bytes`: the size limit of untrusted text (the CLI's files are limited where they are read;
+    the page passes ARCHITECTURE_MAX_BYTES through check_architecture; generated benchmarks none)."""
     try:
+        if max_bytes is not None:
+            check_size(text, max_bytes, source)
         data = parse_toml(text, source)
     except FileProblem as exc:
         raise ArchitectureError(str(exc)) from None
-    return build_graph(data, source)
+    return build_graph(data, source, _Lines(text))
 
 
-def build_graph(data: dict[str, Any], source: str = "<architecture>") -> nx.DiGraph:
+def check_architecture(text: str, source: str = "<architecture>") -> str:
+    """"" if the text is a valid architecture within the size limit of a file (256 KB), else its
+    one-line message (for a page's live check of an edit or an upload)."""
+    try:
+        parse_architecture(text, source, ARCHITECTURE_MAX_BYTES)
+    except ArchitectureError as exc:
+        return str(exc)
+    return ""
+
+
+class _Lines:
+    """Where each [[hall]], [[node]] and [[call]] table and its keys are in the text (tomllib keeps
+    no positions), so a message can name the line. Tables written inline have no line."""
+
+    _HEADER = re.compile(r"^\s*\[\[\s*(\w+)\s*\]\]")
+    _ANY_HEADER = re.compile(r"^\s*\[")
+
+    def __init__(self, text: str = "") -> None:
+        self.lines = text.splitlines()
+        self.tables: dict[str, list[int]] = {}
+        for n, line in enumerate(self.lines):
+            m = self._HEADER.match(line)
+            if m:
+                self.tables.setdefault(m.group(1), []).append(n)
+
+    def of(self, table: str, i: int, key: str | None = None) -> int | None:
+        """The 1-based line of table #i (0-based) of this name, or of its key if given."""
+        starts = self.tables.get(table, [])
+        if i >= len(starts):
+            return None
+        start = starts[i]
+        if key is not None:
+            pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
+            for n in range(start + 1, len(self.lines)):
+                if self._ANY_HEADER.match(self.lines[n]):
+                    break
+                if pattern.match(self.lines[n]):
+                    return n + 1
+        return start + 1
+
+
+def build_graph(data: dict[str, Any], source: str = "<architecture>", lines: _Lines | None = None) -> nx.DiGraph:
+    lines = lines if lines is not None else _Lines()
+    at: list[Any] = [None]      # the entry being checked: (table, index, key or None), or None
+
     def fail(msg: str) -> ArchitectureError:
-        return ArchitectureError(f"{source}: {msg}")
+        n = None
+        if at[0] is not None:
+            table, i, key = at[0]
+            m = _KEY_IN_MESSAGE.match(msg)      # "node 'db': capacity = …" names the key's own line
+            n = lines.of(table, i, key or (m.group(1) if m else None))
+        return ArchitectureError(f"{source}: " + (f"line {n}: " if n is not None else "") + msg)
 
     _unknown_keys(data, _TOP_KEYS, "the top level", fail)
-    g = nx.DiGraph(name=str(data.get("name", "Custom architecture")), description=str(data.get("description", "")))
+    g = nx.DiGraph(name=_label(data.get("name", "Custom architecture"), "name", fail),
+                   description=str(data.get("description", "")))
 
     halls: dict[str, dict[str, Any]] = {}
     for i, hall in enumerate(_table_list(data, "hall", fail)):
+        at[0] = ("hall", i, None)
         _unknown_keys(hall, _HALL_KEYS, f"hall #{i + 1}", fail)
         hid = _ident(hall.get("id"), f"hall #{i + 1}: id", fail)
         if hid in halls:
             raise fail(f"hall {hid!r} is declared twice")
         ups_load = _number(hall.get("ups_load", 1.0), f"hall {hid!r}: ups_load", 0.05, 2.0, fail)
-        halls[hid] = {"label": str(hall.get("label", f"Hall {hid}")), "ups_load": ups_load}
+        halls[hid] = {"label": _label(hall.get("label", f"Hall {hid}"), f"hall {hid!r}: label", fail),
+                      "ups_load": ups_load}
+    at[0] = None
     if not halls:
         raise fail("declare at least one [[hall]] of the primary site (id = \"A\")")
     g.graph["halls"] = halls
@@ -94,8 +159,13 @@ def build_graph(data: dict[str, Any], source: str = "<architecture>") -> nx.DiGr
     nodes = _table_list(data, "node", fail)
     if not nodes:
         raise fail("no [[node]] entries")
+    if len(nodes) > MAX_NODES:
+        at[0] = ("node", MAX_NODES, None)
+        raise fail(f"{len(nodes):,} nodes; a file may declare at most {MAX_NODES:,}")
     for i, node in enumerate(nodes):
+        at[0] = ("node", i, None)
         _add_node(g, node, i, halls, fail)
+    at[0] = None
 
     roles = {d.get("role") for _, d in g.nodes(data=True) if d["kind"] == "facility"}
     for role in ("utility", "ats", "ups", "pdu"):
@@ -108,26 +178,44 @@ def build_graph(data: dict[str, Any], source: str = "<architecture>") -> nx.DiGr
     g.graph["pdu_of_hall"] = pdus
     g.graph["facility"] = {d["role"]: n for n, d in g.nodes(data=True) if d.get("role") and d["role"] != "pdu"}
 
-    for i, call in enumerate(_table_list(data, "call", fail)):
+    calls = _table_list(data, "call", fail)
+    if len(calls) > MAX_CALLS:
+        at[0] = ("call", MAX_CALLS, None)
+        raise fail(f"{len(calls):,} calls; a file may declare at most {MAX_CALLS:,}")
+    for i, call in enumerate(calls):
+        at[0] = ("call", i, None)
         _add_call(g, call, i, fail)
+    at[0] = None
 
     features = [n for n, d in g.nodes(data=True) if d["kind"] == "feature"]
     if not features:
         raise fail("no node of kind \"feature\": at least one thing users do is needed")
+    index = {n: i for i, n in enumerate(g)}
     for n, d in g.nodes(data=True):
         consumed = d.get("consumes")
         if consumed is not None:
+            at[0] = ("node", index[n], "consumes")
+            if d["kind"] != "service":
+                raise fail(f"node {n!r}: consumes is for a service node (a pull consumer), not a {d['kind']} node")
             if consumed not in g or g.nodes[consumed]["kind"] != "queue":
                 raise fail(f"node {n!r}: consumes = {consumed!r} must name a node of kind \"queue\"")
+        for need in d.get("needs", ()):
+            at[0] = ("node", index[n], "needs")
+            if need not in g:
+                raise fail(f"node {n!r}: needs {need!r}, which is not a declared node")
+            if g.nodes[need]["kind"] in ("feature", "facility"):
+                raise fail(f"node {n!r}: needs {need!r}, a {g.nodes[need]['kind']} node; needs names "
+                           f"infrastructure or backends (power comes from halls = [...])")
+    at[0] = None
 
     _add_structural_edges(g, source)
+    # A cycle is found in linear time (a depth-first search); the message names it, never a hang.
     call_graph = nx.DiGraph((u, v) for u, v, k in g.edges(data="kind") if k in ("call", "fallback"))
     if call_graph.number_of_nodes() and not nx.is_directed_acyclic_graph(call_graph):
-        cycle = " -> ".join(u for u, _ in nx.find_cycle(call_graph))
-        raise fail(f"calls form a cycle ({cycle}); calls must flow one way, from features to backends")
+        raise fail(f"calls form a cycle ({_cycle(call_graph)}); calls must flow one way, from features to backends")
     needs_graph = nx.DiGraph((u, v) for u, v, k in g.edges(data="kind") if k == "needs")
     if needs_graph.number_of_nodes() and not nx.is_directed_acyclic_graph(needs_graph):
-        raise fail("needs form a cycle")
+        raise fail(f"needs form a cycle ({_cycle(needs_graph)}); a node cannot need itself, directly or through others")
     return g
 
 
@@ -141,7 +229,7 @@ def _add_node(g: nx.DiGraph, node: dict[str, Any], i: int, halls: dict, fail) ->
     kind = node.get("kind")
     if kind not in KINDS:
         raise fail(f"{where}: kind = {kind!r}; use one of: {', '.join(KINDS)}")
-    attrs: dict[str, Any] = {"label": str(node.get("label", nid)), "kind": kind,
+    attrs: dict[str, Any] = {"label": _label(node.get("label", nid), f"{where}: label", fail), "kind": kind,
                              "description": str(node.get("description", ""))}
     if kind == "facility":
         role = node.get("role")
@@ -150,7 +238,7 @@ def _add_node(g: nx.DiGraph, node: dict[str, Any], i: int, halls: dict, fail) ->
         attrs["role"] = role
         if role == "pdu":
             hall = node.get("hall")
-            if hall not in halls:
+            if not isinstance(hall, str) or hall not in halls:
                 raise fail(f"{where}: hall = {hall!r} is not a declared [[hall]] ({', '.join(halls)})")
             attrs["hall"] = hall
         attrs["site"] = "primary"
@@ -203,7 +291,9 @@ def _add_node(g: nx.DiGraph, node: dict[str, Any], i: int, halls: dict, fail) ->
         raise fail(f"{where}: role is for facility nodes ({', '.join(ROLES)}) and features "
                    f"({', '.join(FEATURE_ROLES)}), not a {kind} node")
     if "consumes" in node:
-        attrs["consumes"] = str(node["consumes"])
+        if not isinstance(node["consumes"], str):
+            raise fail(f"{where}: consumes = {node['consumes']!r} must name a node of kind \"queue\"")
+        attrs["consumes"] = node["consumes"]
     g.add_node(nid, **attrs)
 
 
@@ -223,7 +313,8 @@ def _add_call(g: nx.DiGraph, call: dict[str, Any], i: int, fail) -> None:
     if g.nodes[dst]["kind"] == "feature":
         raise fail(f"{where}: nothing may call a feature; features are what users do")
     fallback = call.get("fallback")
-    if fallback is not None and (fallback not in g or g.nodes[fallback]["kind"] not in TRAFFIC_KINDS):
+    if fallback is not None and (not isinstance(fallback, str) or fallback not in g
+                                 or g.nodes[fallback]["kind"] not in TRAFFIC_KINDS or g.nodes[fallback]["kind"] == "feature"):
         raise fail(f"{where}: fallback = {fallback!r} must name a declared service, datastore or edge node")
     required = call.get("required", True)
     for key in ("required", "retry", "cache_miss"):
@@ -265,14 +356,15 @@ def _add_structural_edges(g: nx.DiGraph, source: str) -> None:
     for n, d in list(g.nodes(data=True)):
         for h in d.get("halls", ()):
             g.add_edge(n, pdus[h], kind="power")
-        for need in d.get("needs", ()):
-            if need not in g:
-                raise ArchitectureError(f"{source}: node {n!r}: needs {need!r}, which is not a declared node")
-            if g.nodes[need]["kind"] in ("feature", "facility"):
-                raise ArchitectureError(f"{source}: node {n!r}: needs {need!r}, a {g.nodes[need]['kind']} node; "
-                                        f"needs names infrastructure or backends (power is from halls = [...])")
+        for need in d.get("needs", ()):     # checked in build_graph
             if not g.has_edge(n, need):
                 g.add_edge(n, need, kind="needs")
+
+
+def _cycle(g: nx.DiGraph) -> str:
+    """One cycle of g, named (at most eight nodes of it)."""
+    nodes = [u for u, _ in nx.find_cycle(g)]
+    return " -> ".join(nodes + [nodes[0]]) if len(nodes) <= 8 else " -> ".join(nodes[:8]) + " -> …"
 
 
 def _table_list(data: dict, key: str, fail) -> list[dict[str, Any]]:
@@ -289,14 +381,27 @@ def _unknown_keys(table: dict, allowed: set[str], where: str, fail) -> None:
 
 
 def _ident(value: Any, where: str, fail) -> str:
-    if not isinstance(value, str) or not value or not all(c.isalnum() or c in "_-" for c in value):
-        raise fail(f"{where} = {value!r} must be a non-empty name of letters, digits, _ or -")
+    if (not isinstance(value, str) or not value or len(value) > MAX_LABEL
+            or not all((c.isascii() and c.isalnum()) or c in "_-" for c in value)):
+        shown = repr(value) if not isinstance(value, str) or len(value) <= MAX_LABEL else repr(value[:MAX_LABEL] + "…")
+        raise fail(f"{where} = {shown} must be a name of 1 to {MAX_LABEL} letters, digits, _ or - (ASCII)")
+    return value
+
+
+def _label(value: Any, where: str, fail) -> str:
+    """A label or name: one line of at most MAX_LABEL characters (shown as text wherever it appears)."""
+    if not isinstance(value, str):
+        raise fail(f"{where} = {value!r} must be text in quotes")
+    if len(value) > MAX_LABEL:
+        raise fail(f"{where} is {len(value)} characters long; at most {MAX_LABEL} are allowed")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise fail(f"{where} contains a line break or control character; a label is one line of text")
     return value
 
 
 def _number(value: Any, where: str, low: float, high: float, fail) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise fail(f"{where} = {value!r} must be a number from {low:g} to {high:g}")
-    if not low <= value <= high:
+    if not low <= value <= high:     # NaN and infinity fail here too
         raise fail(f"{where} = {value:g} is out of range ({low:g} to {high:g})")
     return float(value)

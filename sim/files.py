@@ -41,6 +41,12 @@ def read_text(path: str | Path, limit: int, what: str) -> str:
         raise FileProblem(f"{what} {p}: not UTF-8 text") from None
 
 
+def check_size(text: str, limit: int, source: str) -> None:
+    """Text given directly (an upload, an editor) within the same limit as a file read from disk."""
+    if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise FileProblem(f"{source}: larger than {limit // 1024} KB, the most that is read")
+
+
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     """TOML → dict; a syntax error, or nesting deeper than MAX_DEPTH, is one plain line."""
     if _depth_hint(text) > 4 * MAX_DEPTH:
@@ -76,4 +82,4 @@ def _depth(value: Any) -> int:
     return 0
 
 
-__all__ = ["FileProblem", "read_text", "parse_toml", "SCENARIO_MAX_BYTES", "ARCHITECTURE_MAX_BYTES", "MAX_DEPTH"]
+__all__ = ["FileProblem", "read_text", "check_size", "parse_toml", "SCENARIO_MAX_BYTES", "ARCHITECTURE_MAX_BYTES", "MAX_DEPTH"]

@@ -235,3 +235,44 @@ def sweep_to_params(cfg: Mapping[str, Any]) -> dict[str, str]:
 
 
 __all__ += ["sweep_from_params", "sweep_to_params", "SWEEP_KEYS", "SWEEP_DEFAULTS", "SWEEP_LIMITS"]
+
+
+# ---- an architecture in a link --------------------------------------------------------------------
+ARCH_PARAM = "arch"
+ARCH_LINK_MAX_CHARS = 6000   # the parameter's length: URLs up to ~8,000 characters work everywhere
+
+
+def architecture_to_param(text: str, limit: int = ARCH_LINK_MAX_CHARS) -> str | None:
+    """An architecture's TOML, zlib-compressed and base64url-encoded for a link; None when the result
+    would be longer than `limit` (then it cannot travel in a link: download it instead)."""
+    import base64  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    packed = base64.urlsafe_b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii").rstrip("=")
+    return packed if len(packed) <= limit else None
+
+
+def architecture_from_param(value: str) -> str:
+    """The TOML text a link carries; ValueError (a plain sentence) if it is not one this app made.
+    Decompression stops at the architecture size limit, so a crafted link cannot fill memory."""
+    import base64  # noqa: PLC0415
+    import binascii  # noqa: PLC0415
+    import zlib  # noqa: PLC0415
+
+    from .files import ARCHITECTURE_MAX_BYTES  # noqa: PLC0415
+
+    value = value.strip()
+    if not value or len(value) > ARCH_LINK_MAX_CHARS:
+        raise ValueError(f"the link's architecture is empty or longer than {ARCH_LINK_MAX_CHARS:,} characters")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        d = zlib.decompressobj()
+        data = d.decompress(raw, ARCHITECTURE_MAX_BYTES + 1)
+        if len(data) > ARCHITECTURE_MAX_BYTES or d.unconsumed_tail:
+            raise ValueError(f"the link's architecture is larger than {ARCHITECTURE_MAX_BYTES // 1024} KB")
+        if not d.eof:
+            raise ValueError("the link's architecture is cut short (was the link copied whole?)")
+        return data.decode("utf-8")
+    except (binascii.Error, zlib.error, UnicodeDecodeError):
+        raise ValueError("the link's architecture cannot be read (was the link copied whole?)") from None
+__all__ += ["architecture_to_param", "architecture_from_param", "ARCH_PARAM", "ARCH_LINK_MAX_CHARS"]

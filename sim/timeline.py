@@ -165,7 +165,7 @@ class Timeline:
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(("t_s", "node", "state", "cause"))
         for e in self.events:
-            writer.writerow((_fmt(e.t_s), e.node, e.state, e.cause))
+            writer.writerow((_fmt(e.t_s), e.node, e.state, _cell(e.cause)))
         return buf.getvalue()
 
     def to_json(self) -> str:
@@ -183,6 +183,12 @@ class Timeline:
             allow_nan=False,
             default=str,
         )
+
+
+def _cell(text: str) -> str:
+    """Text for a CSV cell that a spreadsheet will not run: a cause may start with a label from the
+    architecture file, and a cell starting with = + - @ is a formula in Excel and LibreOffice."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _round(v: float) -> float | None:

@@ -12,6 +12,8 @@ What it owns, so that no page holds a scheduling policy:
   FIRST_MINUTES of the new run, then the rest — one rest at a time across sessions, after other
   visitors' first minutes.
 - **Checkpoints and resume** happen where the runs are made (viz/runs.py's store of recent runs).
+- **The session's architecture** (ui/architecture.py, chosen on the Architecture page) is used for
+  every run and is part of every cache key; the built-in app's runs are shared as before.
 
 Pages call `player`, `lab`, `compare`, `csv`, `timeline` and `experiment` inside `guard.attempt`.
 """
@@ -26,8 +28,8 @@ from typing import Any, Callable, Sequence
 import sim
 from sim import challenge
 from sim.sweep import SweepResult, point_scenario, sweep
-from ui import guard
-from viz.runs import compare_view, csv_view, lab_view, player_view, point_outcome
+from ui import architecture, guard
+from viz.runs import compare_view, csv_view, lab_view, on_architecture, player_view, point_outcome
 
 MAX_STEPS = 21_600               # per run in the app: 6 h at 1-s steps, 24 h at 4-s steps (the CLI has no limit)
 CACHE_BYTES = 128 * 2**20        # results kept for every visitor (views and story timelines)
@@ -52,13 +54,32 @@ def check(scenario: sim.Scenario) -> None:
 
 
 def _size(graph: Any = None) -> int:
-    g = graph if graph is not None else sim.default_architecture()
+    g = graph if graph is not None else architecture.graph()
     return g.number_of_nodes() + g.number_of_edges()
 
 
 def cost(scenario: sim.Scenario) -> float:
-    """A run's work in the worker's units (ui/pool.py: steps × nodes)."""
-    return float(scenario.steps * sim.default_architecture().number_of_nodes())
+    """A run's work in the worker's units (ui/pool.py: steps × nodes of the session's architecture)."""
+    return float(scenario.steps * architecture.graph().number_of_nodes())
+
+
+def _arch() -> str | None:
+    """The session's architecture as part of a cache key (None: the built-in app)."""
+    chosen = architecture.current()
+    return chosen.digest if chosen is not None else None
+
+
+_ASK = object()
+
+
+def _compute(fn: Callable[..., Any], scenario: sim.Scenario, *args: Any, session: str | None = None,
+             chosen: Any = _ASK) -> Any:
+    """guard.compute of a view on the session's architecture (passed to the worker as its text)."""
+    chosen = architecture.current() if chosen is _ASK else chosen
+    if chosen is None:
+        return guard.compute(fn, scenario, *args, session=session, cost=cost(scenario))
+    return guard.compute(on_architecture, scenario, chosen.text, fn.__name__, *args, session=session,
+                         cost=float(scenario.steps * chosen.graph.number_of_nodes()))
 
 
 def estimate_s(scenario: sim.Scenario) -> float:
@@ -141,10 +162,13 @@ def _payload_bytes(value: Any) -> int:
     return len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
+def _key(name: str, scenario: sim.Scenario, args: tuple) -> tuple:
+    return (name, scenario, args) if _arch() is None else (name, scenario, args, _arch())
+
+
 def _view(fn: Callable[..., Any], scenario: sim.Scenario, *args: Any) -> Any:
     check(scenario)
-    return RESULTS.get((fn.__name__, scenario, args),
-                       lambda: guard.compute(fn, scenario, *args, session=session(), cost=cost(scenario)),
+    return RESULTS.get(_key(fn.__name__, scenario, args), lambda: _compute(fn, scenario, *args, session=session()),
                        _payload_bytes)
 
 
@@ -156,7 +180,7 @@ def player(scenario: sim.Scenario, first_from_min: float | None = None, rest: bo
     """The Explainer's player data. `first_from_min`: the switch was flipped at that minute — give
     the next FIRST_MINUTES at once (marked partial) unless the whole run is as quick to get. `rest`:
     the player has those and asks for the whole run (one rest at a time, after others' first minutes)."""
-    whole = ("player_view", scenario, (True,))
+    whole = _key("player_view", scenario, (True,))
     if first_from_min is not None and not rest:
         until = first_from_min + FIRST_MINUTES
         if whole not in RESULTS and until < scenario.duration_min - FIRST_MINUTES:
@@ -187,20 +211,24 @@ def csv(scenario: sim.Scenario, what: str) -> Callable[[], str]:
     """A callable for a download button: the CSV is made when the visitor asks for it (not kept)."""
     def make() -> str:
         check(scenario)
-        return guard.compute(csv_view, scenario, what, session=session(), cost=cost(scenario))
+        return _compute(csv_view, scenario, what, session=session())
     return make
 
 
 def timeline(scenario: sim.Scenario) -> sim.Timeline:
     """A whole Timeline, made here (the story's questions and the teacher's notes read it)."""
     check(scenario)
-    return RESULTS.get(("timeline", scenario), lambda: guard.run_here(scenario), lambda tl: tl.approx_bytes())
+    chosen = architecture.current()
+    graph = chosen.graph if chosen is not None else None
+    return RESULTS.get(_key("timeline", scenario, ()), lambda: guard.run_here(scenario, graph),
+                       lambda tl: tl.approx_bytes())
 
 
 def derived(key: Any, make: Callable[[], Any]) -> Any:
     """Something a page computes only from the runner's runs (a story chapter's view, the teacher's
     numbers), kept with them for every visitor, under the same bound in bytes."""
-    return RESULTS.get(("derived",) + tuple(key), make, _payload_bytes)
+    arch = _arch()
+    return RESULTS.get(("derived",) + tuple(key) + ((arch,) if arch is not None else ()), make, _payload_bytes)
 
 
 def challenge_best() -> Any:
@@ -229,10 +257,10 @@ def experiment(base: sim.Scenario, knob: str, values: Sequence[float], seeds: Se
     need = experiment_estimate(base, knob, values, seeds)
     if need > EXPERIMENT_BUDGET_S:
         raise Refused(guard.text("experiment_too_big", need=f"{need:.0f}", limit=f"{EXPERIMENT_BUDGET_S:.0f}"))
-    who = session()
+    who, chosen = session(), architecture.current()
 
     def point(s: sim.Scenario) -> Any:
-        got, why = guard.attempt(lambda: guard.compute(point_outcome, s, session=who, cost=cost(s)))
+        got, why = guard.attempt(lambda: _compute(point_outcome, s, session=who, chosen=chosen))
         if got is None:
             raise RuntimeError(why)
         return got

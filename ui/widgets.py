@@ -159,7 +159,7 @@ def page_url(page_path: str, params: dict[str, str]) -> str:
     base = base.split("?", 1)[0].rstrip("/")
     if not base:
         base = "http://localhost:8501"
-    root = base.rsplit("/", 1)[0] if base.rsplit("/", 1)[-1] in ("lab", "compare", "experiment") else base
+    root = base.rsplit("/", 1)[0] if base.rsplit("/", 1)[-1] in ("lab", "compare", "experiment", "architecture") else base
     return link(f"{root}/{page_path}", params)
 
 

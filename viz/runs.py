@@ -8,7 +8,11 @@ or in a worker, started from a kept checkpoint or not. Each takes `deadline` (si
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
+
+import networkx as nx
 
 import sim
 from sim.outcomes import Outcome, outcome
@@ -19,12 +23,40 @@ from .player import build_payload
 # Runs made in this process, kept with checkpoints: a flip's run starts from the watched run's state
 # at the flip (sim/resume.py). One per process — the worker's, or the server's when it runs here.
 RUNS = Store()
+# The architecture of the view being made (None: the built-in app), set by `on_architecture`.
+_GRAPH: ContextVar[nx.DiGraph | None] = ContextVar("lights_out_view_graph", default=None)
+
+
+@lru_cache(maxsize=8)
+def graph_of(text: str) -> nx.DiGraph:
+    """An architecture given as TOML text, parsed once per process (treat it as read-only)."""
+    return sim.parse_architecture(text, source="the chosen architecture")
+
+
+def on_architecture(scenario: sim.Scenario, text: str, view: str, *args: Any,
+                    deadline: float | None = None) -> Any:
+    """The view named `view` of this module, made on the architecture `text` (TOML) instead of the
+    built-in app — how the runner passes a visitor's architecture to its worker (plain arguments)."""
+    fn = _VIEWS[view]
+    token = _GRAPH.set(graph_of(text))
+    try:
+        return fn(scenario, *args, deadline=deadline)
+    finally:
+        _GRAPH.reset(token)
+
+
+def _run(scenario: sim.Scenario, deadline: float | None) -> sim.Timeline:
+    """The built-in app's runs are kept with checkpoints (RUNS); another architecture's are not."""
+    g = _GRAPH.get()
+    if g is None:
+        return RUNS.run(scenario, deadline=deadline)
+    return sim.run(scenario, g, deadline=deadline)
 
 
 def player_view(scenario: sim.Scenario, charts: bool = True, *, deadline: float | None = None) -> dict[str, Any]:
     """The player's payload of one run; `charts=False` leaves the charts out (the first minutes
     after a flip are drawn on the graph at once, the charts wait for the whole run)."""
-    return _payload(RUNS.run(scenario, deadline=deadline), charts)
+    return _payload(_run(scenario, deadline), charts)
 
 
 def _payload(tl: sim.Timeline, charts: bool) -> dict[str, Any]:
@@ -40,7 +72,7 @@ def lab_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[s
     CSVs are made when a visitor downloads them: `csv_view`)."""
     from .whatif import export_specs  # noqa: PLC0415
 
-    tl = RUNS.run(scenario, deadline=deadline)
+    tl = _run(scenario, deadline)
     return {
         "payload": _payload(tl, charts=True),
         "outcome": outcome(tl),
@@ -55,19 +87,19 @@ def compare_view(scenario: sim.Scenario, *, deadline: float | None = None) -> di
     from .charts import CHART_IDS  # noqa: PLC0415
     from .whatif import page_chart  # noqa: PLC0415
 
-    tl = RUNS.run(scenario, deadline=deadline)
+    tl = _run(scenario, deadline)
     return {"outcome": outcome(tl), "charts": {cid: page_chart(tl, cid).to_dict() for cid in CHART_IDS}}
 
 
 def csv_view(scenario: sim.Scenario, what: str, *, deadline: float | None = None) -> str:
     """One run's metrics or events as CSV text, made only when someone downloads it."""
-    tl = RUNS.run(scenario, deadline=deadline)
+    tl = _run(scenario, deadline)
     return tl.metrics_csv() if what == "metrics" else tl.events_csv()
 
 
 def point_outcome(scenario: sim.Scenario, *, deadline: float | None = None) -> Outcome:
     """One point of an experiment: its outcomes only (not kept: a sweep's runs are not watched)."""
-    return outcome(sim.run(scenario, deadline=deadline))
+    return outcome(sim.run(scenario, _GRAPH.get(), deadline=deadline))
 
 
 def warm() -> bool:
@@ -79,4 +111,6 @@ def warm() -> bool:
     return True
 
 
-__all__ = ["player_view", "lab_view", "compare_view", "csv_view", "point_outcome", "warm"]
+_VIEWS = {f.__name__: f for f in (player_view, lab_view, compare_view, csv_view, point_outcome)}
+
+__all__ = ["on_architecture", "graph_of", "player_view", "lab_view", "compare_view", "csv_view", "point_outcome", "warm"]

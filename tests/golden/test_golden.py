@@ -43,3 +43,25 @@ def test_the_chain_without_a_retry_budget_stays_down():
     g = golden("service_chain_storm")
     assert g["metrics"]["success_search"][-1] < 0.05
     assert max(g["metrics"]["retry_amplification"]) > 100
+
+
+def _at(g: dict, minute: int) -> int:
+    return {int(t // 60): i for i, t in enumerate(g["t_s"])}[minute]
+
+
+def test_two_sites_survive_the_loss_of_one_only_with_enough_headroom():
+    """Static stability: site 2 carries everyone only when its spare capacity covers site 1's load."""
+    short, enough = golden("two_sites_headroom_short"), golden("two_sites_headroom_enough")
+    for feature in ("pay", "check_balance"):
+        assert min(short["metrics"][f"success_{feature}"][_at(short, 20):_at(short, 40)]) < 0.1
+        assert min(enough["metrics"][f"success_{feature}"]) > 0.95
+        assert short["metrics"][f"success_{feature}"][-1] > 0.95        # back after site 1 returns
+
+
+def test_the_queue_keeps_orders_while_its_worker_is_away_then_drains():
+    g = golden("queue_worker_stops")
+    backlog = g["metrics"]["backlog_events"]
+    assert min(g["metrics"]["success_place_order"]) > 0.95              # ordering never fails
+    peak = max(range(len(backlog)), key=backlog.__getitem__)
+    assert 30 <= g["t_s"][peak] / 60 <= 45 and backlog[peak] > 1000    # grows while the worker is away
+    assert backlog[-1] < backlog[peak] / 5                              # and drains after it is back

@@ -115,3 +115,26 @@ def test_first_minutes_then_the_rest():
     assert not whole.get("partial") and whole["steps"] == s.steps + 1
     again, _ = guard.attempt(lambda: runner.player(s, first_from_min=10.0))
     assert again is whole                                    # kept: a later flip there gets the whole run
+
+
+def test_the_session_s_architecture_flows_through_every_run_and_its_cache_key(monkeypatch):
+    """ui/architecture.py's choice reaches the views, the timeline and experiments; the built-in
+    app's results are not reused for it (the key holds the architecture)."""
+    from sim.architecture import ARCH_DIR
+    from ui import architecture
+
+    s = sim.Scenario(duration_min=20, actions=())
+    builtin, _ = guard.attempt(lambda: runner.lab(s))
+    chosen, why = architecture.make((ARCH_DIR / "queue_worker.toml").read_text(), "queue_worker.toml")
+    assert why == "" and chosen is not None
+    monkeypatch.setattr(architecture, "current", lambda: chosen)
+    mine, _ = guard.attempt(lambda: runner.lab(s))
+    ids = lambda view: {n["id"] for n in view["payload"]["nodes"]}  # noqa: E731
+    assert ids(mine) == set(chosen.graph) and ids(mine) != ids(builtin)
+    assert runner.timeline(s).graph.graph["name"] == chosen.graph.graph["name"]
+    assert "success_place_order" in runner.csv(s, "metrics")()
+    (result, message), _ = guard.attempt(lambda: runner.experiment(s, "max_retries", [0, 3], [1]))
+    assert message == "" and len(result.points) == 2
+    # an invalid text is refused with its message and changes nothing
+    bad, why = architecture.make("[[node]\n", "broken.toml")
+    assert bad is None and why.startswith("broken.toml: not valid TOML")

@@ -1,0 +1,147 @@
+"""The Architecture page in a real browser: every example uploads and draws; a hostile file's labels
+and name render as text (no dialog, no console error, no request off the machine); an invalid upload
+shows its error and keeps the previous architecture; the blast radius lists exactly the features an
+independent networkx computation finds."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import networkx as nx
+import pytest
+
+from sim.architecture import ARCH_DIR, load_architecture
+from tests.e2e.browser_helpers import Watch
+
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+_PROBE = re.compile(r"Failed to load resource: the server responded with a status of 404")
+EXAMPLES = ["social_video", "three_tier", "service_chain", "two_sites", "queue_worker"]
+HOSTILE = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>", "{{7*7}}"]
+
+
+def settle(page, timeout: int = 90_000) -> None:
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(400)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+@pytest.fixture
+def arch_page(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    watch = Watch(page)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(app_url)
+    settle(page)
+    page.goto(app_url.rstrip("/") + "/architecture")
+    settle(page)
+    page.get_by_text("Your own system").first.wait_for(timeout=60_000)
+    yield page, watch, dialogs
+    page.close()
+
+
+def upload(page, name: str, text: str) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": name, "mimeType": "application/toml", "buffer": text.encode("utf-8")}])
+    page.wait_for_timeout(300)
+    settle(page)
+
+
+def status(page) -> str:
+    return page.locator('[data-testid="stAlert"]').first.inner_text()
+
+
+def graph_drawn(page) -> None:
+    frame = page.frame_locator('iframe[title="Architecture graph"]')
+    frame.locator("#graph canvas").wait_for(timeout=30_000)
+
+
+def predicted_labels(page) -> set[str]:
+    block = page.locator('[data-testid="stMarkdownContainer"]', has=page.locator("li"))
+    items = [t for b in block.all() for t in b.locator("li").all_inner_texts()]
+    return {t.split(": ", 1)[0].strip() for t in items if ": " in t}
+
+
+def independent(g: nx.DiGraph, node: str) -> set[str]:
+    out = set()
+    for f, d in g.nodes(data=True):
+        if d["kind"] != "feature":
+            continue
+        used = nx.DiGraph((u, v) for u, v, e in g.edges(data=True)
+                          if not (e["kind"] == "call" and e.get("features") and f not in e["features"]))
+        if f in used and node in used and nx.has_path(used, f, node):
+            out.add(g.nodes[f]["label"])
+    return out
+
+
+def off_machine(watch: Watch, app_url: str) -> list[str]:
+    host = urlsplit(app_url).hostname
+    return [u for u in watch.urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+            and urlsplit(u).hostname not in (host, "localhost", "127.0.0.1")]
+
+
+def test_each_example_uploads_and_draws_and_the_blast_radius_matches_networkx(arch_page, app_url):
+    page, watch, dialogs = arch_page
+    for name in EXAMPLES:
+        text = (ARCH_DIR / f"{name}.toml").read_text()
+        upload(page, f"{name}.toml", text)
+        g = load_architecture(ARCH_DIR / f"{name}.toml")
+        assert "In use on every page" in status(page) and g.graph["name"] in status(page), status(page)
+        graph_drawn(page)
+    # the blast radius on the richest example, for an infrastructure node many features need
+    upload(page, "social_video.toml", (ARCH_DIR / "social_video.toml").read_text())
+    g = load_architecture(ARCH_DIR / "social_video.toml")
+    node = next(n for n, d in g.nodes(data=True) if d["kind"] == "infrastructure")
+    box = page.get_by_label("Node", exact=True)
+    box.click()
+    page.keyboard.type(f"({node},")
+    page.keyboard.press("Enter")
+    settle(page)
+    assert predicted_labels(page) == independent(g, node) and len(independent(g, node)) >= 3
+    page.get_by_role("button", name="Run it").click()
+    page.get_by_text("What the run shows").wait_for(timeout=90_000)
+    assert not dialogs
+    assert not [e for e in watch.errors if not _PROBE.search(e)]
+    assert not off_machine(watch, app_url)
+
+
+def test_hostile_file_renders_as_text_and_an_invalid_upload_keeps_the_previous(arch_page, app_url):
+    page, watch, dialogs = arch_page
+    text = (ARCH_DIR / "three_tier.toml").read_text()
+    upload(page, "three_tier.toml", text)
+    hostile = text
+    for old, new in zip(['"Browse products"', '"Check out"', '"Database"'], HOSTILE):
+        hostile = hostile.replace(f"label = {old}", "label = '" + new + "'")
+    hostile = hostile.replace('name = "Three-tier web app"', "name = '<b>{{7*7}}</b>'")
+    upload(page, "<img src=x onerror=alert(1)>.toml", hostile)
+    assert "In use on every page" in status(page), status(page)
+    graph_drawn(page)
+    # the blast radius of the database names both hostile features, as text
+    box = page.get_by_label("Node", exact=True)
+    box.click()
+    page.keyboard.type("(database,")
+    page.keyboard.press("Enter")
+    settle(page)
+    body = page.locator("body").inner_text()
+    for label in HOSTILE[:2]:
+        assert label in body, label
+    assert "<b>{{7*7}}</b>" in body and "49" not in status(page)
+    assert page.locator("img[src='x']").count() == 0
+    frame = page.frame_locator('iframe[title="Architecture graph"]')
+    assert frame.locator("img[src='x']").count() == 0 and frame.locator("b").count() == 0
+    # an invalid upload: its error, and the previous (hostile but valid) architecture stays in use
+    upload(page, "broken.toml", hostile.replace('kind = "datastore"', 'kind = "databse"'))
+    err = status(page)
+    assert "keeps the last valid architecture" in err and "databse" in err and "line" in err, err
+    # the session keeps it on the other pages (navigating within the app, as a visitor does)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Lab").click()
+    page.wait_for_url(re.compile(r"/lab"), timeout=60_000)
+    settle(page)
+    page.locator(".lo-player[data-drawn='1']").wait_for(timeout=60_000)
+    assert "Simulating <b>{{7*7}}</b>" in page.locator('[data-testid="stSidebar"]').inner_text()
+    labels = page.evaluate("() => [...document.querySelectorAll('.lo-player')].map(e => e.innerText).join(' ')")
+    assert page.locator("img[src='x']").count() == 0, labels
+    assert not dialogs
+    assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
+    assert not off_machine(watch, app_url)
