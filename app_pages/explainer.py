@@ -16,7 +16,7 @@ import streamlit as st
 import sim
 from sim import challenge, operator
 from sim.interventions import InterventionError, parse_list
-from ui import guard, runner
+from ui import architecture, guard, runner
 from viz.challenge import card_rows, plans_chart
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,7 +150,7 @@ def _on_act() -> None:
         else:
             _challenge_allows(state, t_s)
             state["scenario"] = operator.act(s, str(req.get("name")), t_s / 60, req.get("value"), req.get("node"),
-                                             sim.default_architecture())
+                                             architecture.graph())
             history.append((t_s, s))
             state["first"] = t_s / 60
         state["error"] = ""

@@ -14,7 +14,7 @@ import streamlit as st
 import sim
 from sim import operator
 from sim.__main__ import scenario_toml
-from ui import guard, runner
+from ui import architecture, guard, runner
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
 from viz.whatif import controls, escape_md, groups, outcome_frame, scenario_lines, sections
@@ -63,7 +63,7 @@ def _on_act() -> None:
     try:
         t_min = min(max(float(req["t"]), 0.0), s.duration_min * 60) / 60
         seed_widgets(P, operator.act(s, str(req.get("name")), t_min, req.get("value"), req.get("node"),
-                                     sim.default_architecture()), FIELDS)
+                                     architecture.graph()), FIELDS)
     except (KeyError, TypeError, ValueError) as exc:  # ActionError and ScenarioError are ValueErrors
         st.session_state[P + "error"] = f"That action could not be taken: {exc}"
 

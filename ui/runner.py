@@ -234,7 +234,7 @@ def derived(key: Any, make: Callable[[], Any]) -> Any:
 def challenge_best() -> Any:
     """The best plan the model finds for the challenge (sim.challenge.search): ~25 s once per server
     process, then kept for everyone (simultaneous askers wait for the one search)."""
-    return derived(("challenge_best",), lambda: challenge.search())
+    return derived(("challenge_best",), lambda: challenge.search(architecture.graph()))
 
 
 def challenge_card(scenario: sim.Scenario) -> Any:

@@ -138,6 +138,7 @@ def test_challenge_from_a_shared_link_shows_its_outcome_card(browser, app_url, a
     page.get_by_role("button", name="How did I do?").click()
     card = page.locator(".st-key-challenge_card")
     card.wait_for(timeout=180_000)
+    card.get_by_text("Best plan found", exact=True).first.wait_for(timeout=60_000)   # the table, drawn after the text
     text = card.inner_text()
     assert "Your plan" in text and "Doing nothing" in text and "Best plan found" in text and "Events lost" in text
     yours = sim.challenge.card(sim.run(sim.challenge.SCENARIO.replace(
