@@ -55,6 +55,11 @@ hall = "B"
 
 def generate(nodes: int = 500, seed: int = 0, features: int = 6) -> nx.DiGraph:
     """An architecture with about `nodes` nodes in all (facility included)."""
+    return parse_architecture(generate_text(nodes, seed, features), source=f"generated-{nodes}")
+
+
+def generate_text(nodes: int = 500, seed: int = 0, features: int = 6) -> str:
+    """`generate`'s architecture as a TOML file's text."""
     rng = random.Random(seed)
     rest = max(nodes - 7 - features, 4)
     sizes = [max(1, rest * f // 100) for f in (15, 35, 20, 30)]   # front, backend, cache, store
@@ -86,10 +91,15 @@ def generate(nodes: int = 500, seed: int = 0, features: int = 6) -> nx.DiGraph:
         extra = "cache_miss = true\n" if src.startswith("cache") else ""
         retry = "retry = true\n" if src.startswith("feature") or rng.random() < 0.2 else ""
         out.append(f'[[call]]\nfrom = "{src}"\nto = "{dst}"\n{extra}{retry}')
-    return parse_architecture("\n".join(out), source=f"generated-{nodes}")
+    return "\n".join(out)
 
 
 def generate_dense(nodes: int = 500, seed: int = 0, features: int = 8, layers: int = 10) -> nx.DiGraph:
+    """`dense_text`'s architecture, parsed."""
+    return parse_architecture(dense_text(nodes, seed, features, layers), source=f"dense-{nodes}")
+
+
+def dense_text(nodes: int = 500, seed: int = 0, features: int = 8, layers: int = 10) -> str:
     """A dense architecture with about `nodes` nodes in all (facility included): `features` features
     over `layers` layers of services (the last three: caches, then datastores), each node called by
     two callers of the layer above (features: one each is enough), every call retried. Every feature
@@ -122,4 +132,4 @@ def generate_dense(nodes: int = 500, seed: int = 0, features: int = 8, layers: i
     for src, dst in sorted(calls):
         extra = "cache_miss = true\n" if src.startswith("cache") else ""
         out.append(f'[[call]]\nfrom = "{src}"\nto = "{dst}"\n{extra}retry = true\n')
-    return parse_architecture("\n".join(out), source=f"dense-{nodes}")
+    return "\n".join(out)
