@@ -208,6 +208,10 @@ class TrafficModel:
                                   edge_allowed[k] > 1))
                 light.append((c * e + k, c * n + i, c * n + self.dst[k], k, r * e + k, edge_allowed[k] > 1,
                               self.to_backend[k]))
+            if all(rep[c] == c for c in self.classes_at[i]):    # nothing shared here: one loop
+                heavy = [h[:2] + (c * e + k, c * n + i, c * n + self.dst[k]) + h[2:] + (self.to_backend[k],)
+                         for h, (c, k) in zip(heavy, self.pairs[i])]
+                light = []
             td_plan.append((i, [c * n + i for c in self.classes_at[i]], heavy, light))
         self.cache_plan = [(self.src[k], self.dst[k],
                             [(c * e + k, c * n + self.dst[k]) for c in range(self.c_count) if self.use[c][k]])
@@ -237,7 +241,8 @@ class TrafficModel:
                                 [(c * e + k, r * e + k, k, self.dst[k],
                                   bool(policy == "budget" and self.retry[k]) or edge_allowed[k] > 1) for k in ks]))
             leaf = [c * n + i for c in self.classes_at[i]] if not self.pairs_by_class[i] else []
-            bu_plan.append((i, groups, members, leaf))
+            fused = all(ci == ri for ci, ri, _ in members)      # nothing to copy: sums in the one loop
+            bu_plan.append((i, groups, [] if fused else members, leaf, fused))
         return Plan(policy, allowed, edge_allowed, deadline_cap, td_plan, bu_plan)
 
     def plan(self) -> Plan:
@@ -399,9 +404,32 @@ class TrafficModel:
             else:
                 own_ok[i] = 1.0 if cap_i > 0 else 0.0
                 ratio = 0.0
-            if not light:
+            if not heavy:
                 continue
             miss = 1.0 - hit_max[i] * warm[i] if is_cache[i] else 1.0
+            if not light:       # every class its own representative: the loads at once
+                for ck, k, _, ci, cd, is_fb, prim_ck, calls_prim, calls_k, cache_miss, retried, backend in heavy:
+                    if is_fb:
+                        calls = calls_prim * (1.0 - s_prev[prim_ck])
+                    elif cache_miss:
+                        calls = calls_k * miss
+                    else:
+                        calls = calls_k
+                    if breakers:
+                        calls *= send[k]
+                    calls_eff[ck] = calls
+                    base1 = arr1[ci] * ratio * calls
+                    base = arr[ci] * ratio * calls
+                    if retried:
+                        base *= policy_attempts(1.0 - p_prev[ck], policy, allowed_now[k])
+                    eload[ck] = base
+                    eload1[ck] = base1
+                    arr[cd] += base
+                    arr1[cd] += base1
+                    if backend:
+                        amp_total += base
+                        amp_first += base1
+                continue
             for rk, k, is_fb, prim_ck, calls_prim, calls_k, cache_miss, retried in heavy:
                 if is_fb:
                     calls = calls_prim * (1.0 - s_prev[prim_ck])
@@ -455,7 +483,7 @@ class TrafficModel:
         budget_call_success = m.budget_call_success
         f_x = [0.0] * (c_count * e_count) if capped else None   # per representative (class, call)
         f_rx = [0.0] * (c_count * e_count) if capped else None
-        for i, groups, members, leaf in plan.bu_plan:
+        for i, groups, members, leaf, fused in plan.bu_plan:
             u = util[i]
             own_lat = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0) + wait[i]
             for ci in leaf:
@@ -491,10 +519,15 @@ class TrafficModel:
                         sc = pa * tries
                     else:
                         sc = budget_call_success(pa, rx)
-                    if capped and mode:                     # how long the retried failures take (summed below)
+                    if capped and mode:                     # how long the retried failures take
                         # rejected or blocked: at once; the callee's failure: its latency; late: a timeout
                         f_x[ck] = (1.0 - s_d) * (lat_d if lat_d < t_out else t_out) / t_out + (s_d - fine)
                         f_rx[ck] = rx
+                        if fused:
+                            load_k = eload[ck]
+                            if load_k:
+                                f_time[k] += load_k * gate * own_ok[d] * f_x[ck]
+                                f_all[k] += load_k * rx
                     # Full quality: a caller stops at its first answer, degraded or not, so the
                     # share of full answers is the callee's among its successes (no "retry until
                     # personalised").
@@ -502,6 +535,11 @@ class TrafficModel:
                     sq = sc if q_d == s_d else (sc * q_d / s_d if s_d > 1e-12 else 0.0)
                     p_att[ck] = pa_sent                     # breakers judge the calls they let through
                     s_call[ck] = sc
+                    if fused:
+                        x = eload[ck]
+                        if x:
+                            e_load[k] += x
+                            e_fail[k] += x * (1.0 - sc)
                     if is_fb:
                         continue
                     q = (calls_eff[ck] / gate if gate > 0.0 else calls_k) if open_ else calls_eff[ck]
@@ -526,6 +564,9 @@ class TrafficModel:
                         lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
                                                         m.failures_before_success(rx, allowed) * t_att)
                 succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
+                if fused:
+                    ok_sum[i] += arr[ci] * s_i
+                    best[i] = s_i if s_i > best[i] else best[i]
             for ci, ri, edges in members:           # every class, in class order: copies and sums
                 if ci != ri:
                     succ[ci], qual[ci], lat[ci], lok[ci] = succ[ri], qual[ri], lat[ri], lok[ri]
