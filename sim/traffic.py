@@ -13,6 +13,7 @@ tens to hundreds of nodes this is several times faster than small numpy arrays.
 from __future__ import annotations
 
 import math
+from math import exp
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -420,7 +421,7 @@ class TrafficModel:
                     calls_eff[ck] = calls
                     base1 = arr1[ci] * ratio * calls
                     base = arr[ci] * ratio * calls
-                    if retried:
+                    if retried and p_prev[ck] != 1.0:    # no failures last step: one attempt
                         base *= policy_attempts(1.0 - p_prev[ck], policy, allowed_now[k])
                     eload[ck] = base
                     eload1[ck] = base1
@@ -441,7 +442,7 @@ class TrafficModel:
                     calls *= send[k]
                 t_calls[rk] = calls
                 if retried:
-                    t_att[rk] = policy_attempts(1.0 - p_prev[rk], policy, allowed_now[k])
+                    t_att[rk] = policy_attempts(1.0 - p_prev[rk], policy, allowed_now[k]) if p_prev[rk] != 1.0 else 1.0
             for ck, ci, cd, k, rk, retried, backend in light:
                 calls = t_calls[rk]
                 calls_eff[ck] = calls
@@ -479,7 +480,7 @@ class TrafficModel:
         f_all = [0.0] * e_count if capped else None
         extra_lat = st.extra_lat
         slowed = any(extra_lat)
-        late_share, service_latency = m.late_share, m.service_latency
+        service_latency = m.service_latency
         budget_call_success = m.budget_call_success
         f_x = [0.0] * (c_count * e_count) if capped else None   # per representative (class, call)
         f_rx = [0.0] * (c_count * e_count) if capped else None
@@ -498,7 +499,11 @@ class TrafficModel:
                         lok_d += extra_lat[k]
                     s_d = succ[cd]
                     # Fast path: responses far inside the timeout are never late.
-                    fine = s_d if lok_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lok_d, t_out))
+                    if lok_d * LATE_NEGLIGIBLE < t_out:
+                        fine = s_d
+                    else:                                   # m.late_share, inline (same arithmetic)
+                        r = t_out / lok_d if lok_d > 1e-9 else 40.0
+                        fine = s_d * (1.0 - (exp(-0.5 * r * r) if r < 40.0 else 0.0))
                     # An open or half-open breaker fails the calls it does not let through, at once.
                     gate = send[k] if breakers else 1.0
                     open_ = gate < 1.0
@@ -561,8 +566,22 @@ class TrafficModel:
                         lok_i += q * lok_d
                     else:   # among the requests that succeed, the share that made this call
                         w = q * factor / (1.0 - q * (1.0 - factor)) if q < 1.0 else q
-                        lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
-                                                        m.failures_before_success(rx, allowed) * t_att)
+                        # m.failures_before_success and m.answered_latency, inline (same arithmetic)
+                        if rx <= 1e-12:
+                            fbs = 0.0
+                        elif rx >= 1.0 - 1e-9:
+                            fbs = (allowed - 1.0) / 2.0
+                        else:
+                            fa = rx ** allowed
+                            fbs = rx * (1.0 - allowed * rx ** (allowed - 1.0) + (allowed - 1.0) * fa) / (
+                                (1.0 - rx) * (1.0 - fa))
+                        rescued = factor - sc
+                        total = sc + rescued
+                        if total <= 1e-12:
+                            lok_i += w * lat_call
+                        else:
+                            ok = (lok_d if lok_d < t_out else t_out) + fbs * t_att
+                            lok_i += w * ((sc * ok + rescued * lat_call) / total)
                 succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
                 if fused:
                     ok_sum[i] += arr[ci] * s_i
