@@ -383,9 +383,10 @@ class TrafficModel:
         eload1 = [0.0] * (c_count * e_count)
         calls_eff = [0.0] * (c_count * e_count)
         amp_total = amp_first = 0.0
-        queue_step, policy_attempts = m.queue_step, m.policy_attempts
+        queue_step = m.queue_step
         is_cache, hit_max, warm = self.is_cache, self.hit_max, self.st.warm
         allowed_now = st.allowed
+        budget = policy == "budget"
         t_calls = [0.0] * (c_count * e_count)  # per representative (class, call): calls per request …
         t_att = [1.0] * (c_count * e_count)    # … and attempts per call
         for i, cis, heavy, light in plan.td_plan:
@@ -422,7 +423,13 @@ class TrafficModel:
                     base1 = arr1[ci] * ratio * calls
                     base = arr[ci] * ratio * calls
                     if retried and p_prev[ck] != 1.0:    # no failures last step: one attempt
-                        base *= policy_attempts(1.0 - p_prev[ck], policy, allowed_now[k])
+                        f = 1.0 - p_prev[ck]                # m.policy_attempts, inline (same arithmetic)
+                        r1 = (allowed_now[k] - 1) + 1.0
+                        att = r1 if f >= 1.0 - 1e-12 else (1.0 - f ** r1) / (1.0 - f)
+                        if budget:
+                            cap_b = 1.0 + m.RETRY_BUDGET_RATIO * (1.0 - f)
+                            att = cap_b if cap_b < att else att
+                        base *= att
                     eload[ck] = base
                     eload1[ck] = base1
                     arr[cd] += base
@@ -441,8 +448,14 @@ class TrafficModel:
                 if breakers:
                     calls *= send[k]
                 t_calls[rk] = calls
-                if retried:
-                    t_att[rk] = policy_attempts(1.0 - p_prev[rk], policy, allowed_now[k]) if p_prev[rk] != 1.0 else 1.0
+                if retried and p_prev[rk] != 1.0:
+                    f = 1.0 - p_prev[rk]                    # m.policy_attempts, inline (same arithmetic)
+                    r1 = (allowed_now[k] - 1) + 1.0
+                    att = r1 if f >= 1.0 - 1e-12 else (1.0 - f ** r1) / (1.0 - f)
+                    if budget:
+                        cap_b = 1.0 + m.RETRY_BUDGET_RATIO * (1.0 - f)
+                        att = cap_b if cap_b < att else att
+                    t_att[rk] = att
             for ck, ci, cd, k, rk, retried, backend in light:
                 calls = t_calls[rk]
                 calls_eff[ck] = calls
