@@ -6,11 +6,19 @@
     python benchmarks/bench_sim.py --baseline-only             # only this tree against c9ebdbb
     python benchmarks/bench_sim.py --baseline REF --rounds 9   # against another commit, more rounds
     python benchmarks/bench_sim.py --baseline none             # no comparison
+    python benchmarks/bench_sim.py --large                     # only issue 15's large architectures (minutes)
+    python benchmarks/bench_sim.py --large --sizes 500 --rounds 5 --large-baseline none
 
 Targets: the default scenario over ≥ 3 simulated hours in ≤ 0.25 s median (simulation only,
 interpreter start excluded), and no slower than before this session's engine changes (commit
 c9ebdbb) by more than 10 % in the same run; a generated 500-node architecture in ≤ 5 s. Results go
 to docs/PERFORMANCE.md by hand, with the date and machine.
+
+Issue 15 (--large): a generated (`benchmarks.generate.generate`) and a dense (`generate_dense`: ten
+layers, two callers per node, every call retried, eight features) architecture of 500 nodes in
+≤ 1 s and of 2,000 in ≤ 5 s, over 180 simulated minutes; parsing + validation and layout of 2,000
+nodes in ≤ 1 s. Each file is written once and run by this tree and by --large-baseline (default
+20eaa9c, the engine before that work) in fresh interpreters, alternating.
 
 The comparison with a baseline (--baseline REF, default c9ebdbb): REF is checked out with
 `git worktree add --detach` into a temporary directory (removed afterwards), and
@@ -23,6 +31,7 @@ and the ratio this tree / REF against 1.10. Without git or REF it says so and sk
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -54,6 +63,7 @@ def median_time(fn, repeats: int) -> float:
 
 BASELINE = "c9ebdbb"        # the engine before this session's changes
 MAX_SLOWER = 1.10           # this tree / the baseline, same run
+LARGE_BASELINE = "20eaa9c"  # the engine before issue 15's large-architecture work
 
 # One tree's default scenario in a fresh interpreter: its tree first on sys.path, one warm-up run,
 # then `reps` timed runs printed as JSON. Only `sim.run` and `sim.PRESETS`, which every tree has.
@@ -82,17 +92,20 @@ def time_tree(tree: Path, reps: int) -> list[float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def against_baseline(ref: str, rounds: int, reps: int) -> None:
-    """This tree's default scenario against commit `ref`'s, alternating in the same run."""
-    label = f"baseline {ref}"
+@contextlib.contextmanager
+def baseline_tree(ref: str, label: str):
+    """Commit `ref` checked out with `git worktree add --detach` into a temporary directory (removed
+    afterwards): yields (its path, the full commit), or None after saying why there is none."""
     if not shutil.which("git"):
         print(f"{label}: git is not available; comparison skipped")
+        yield None
         return
     git = ["git", "-C", str(ROOT)]
     found = subprocess.run(git + ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
                            capture_output=True, text=True)
     if found.returncode != 0:
         print(f"{label}: no such commit in {ROOT}; comparison skipped")
+        yield None
         return
     commit = found.stdout.strip()
     tmp = Path(tempfile.mkdtemp(prefix="bench-sim-baseline-"))
@@ -101,34 +114,138 @@ def against_baseline(ref: str, rounds: int, reps: int) -> None:
         added = subprocess.run(git + ["worktree", "add", "--detach", str(old), commit], capture_output=True, text=True)
         if added.returncode != 0:
             print(f"{label}: git worktree add failed ({added.stderr.strip()[:200]}); comparison skipped")
+            yield None
             return
-        times: dict[str, list[float]] = {"new": [], "old": []}
-        paired = []
-        for i in range(rounds):      # old/new, then new/old: neither always runs first
-            got = {}
-            for which in (("old", "new") if i % 2 == 0 else ("new", "old")):
-                got[which] = time_tree(old if which == "old" else ROOT, reps)
-                times[which] += got[which]
-            paired.append(statistics.median(got["new"]) / statistics.median(got["old"]))
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        print(f"{label}: {exc}; comparison skipped")
-        return
+        yield old, commit
     finally:
         removed = subprocess.run(git + ["worktree", "remove", "--force", str(old)], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
         if removed.returncode != 0:      # e.g. the checkout failed half-way: forget its metadata
             subprocess.run(git + ["worktree", "prune"], capture_output=True)
-    new_s, old_s = statistics.median(times["new"]), statistics.median(times["old"])
-    ratio = new_s / old_s
+
+
+def this_tree() -> str:
+    """HEAD's short hash, and whether sim/ has uncommitted changes."""
+    git = ["git", "-C", str(ROOT)]
     head = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(git + ["status", "--porcelain", "--", "sim"], capture_output=True, text=True).stdout.strip()
+    return f"HEAD {head}{' with uncommitted changes in sim/' if dirty else ''}"
+
+
+def against_baseline(ref: str, rounds: int, reps: int) -> None:
+    """This tree's default scenario against commit `ref`'s, alternating in the same run."""
+    label = f"baseline {ref}"
+    with baseline_tree(ref, label) as found:
+        if found is None:
+            return
+        old, commit = found
+        times: dict[str, list[float]] = {"new": [], "old": []}
+        paired = []
+        try:
+            for i in range(rounds):      # old/new, then new/old: neither always runs first
+                got = {}
+                for which in (("old", "new") if i % 2 == 0 else ("new", "old")):
+                    got[which] = time_tree(old if which == "old" else ROOT, reps)
+                    times[which] += got[which]
+                paired.append(statistics.median(got["new"]) / statistics.median(got["old"]))
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            print(f"{label}: {exc}; comparison skipped")
+            return
+    new_s, old_s = statistics.median(times["new"]), statistics.median(times["old"])
+    ratio = new_s / old_s
     print(f"default scenario against {ref} ({commit[:10]}), same run, {rounds} alternating rounds of {reps} runs "
-          f"in fresh interpreters; this tree is HEAD {head}{' with uncommitted changes in sim/' if dirty else ''}:")
+          f"in fresh interpreters; this tree is {this_tree()}:")
     print(f"  this tree   median {new_s:.3f} s (target ≤ 0.25 s: {'met' if new_s <= 0.25 else 'MISSED'})")
     print(f"  {ref:<11s} median {old_s:.3f} s")
     print(f"  ratio this tree / {ref} {ratio:.2f}× (target ≤ {MAX_SLOWER:.2f}×: "
           f"{'met' if ratio <= MAX_SLOWER else 'MISSED'}); per round "
           f"{' '.join(f'{r:.2f}' for r in paired)} (median {statistics.median(paired):.2f}×)")
+
+
+# One tree's run of an architecture file (written by this tree's benchmarks.generate, so that an
+# older tree runs the very same file): parsed first, then `reps` runs of the default scenario timed.
+LARGE_TIMING = """
+import json, sys, time
+sys.path.insert(0, {tree!r})
+import sim
+assert sim.__file__.startswith({tree!r}), sim.__file__
+g = sim.parse_architecture(open({file!r}, encoding="utf-8").read(), source={file!r})
+s = sim.Scenario()
+times = []
+for _ in range({reps}):
+    t, c = time.perf_counter(), time.process_time()
+    sim.run(s, g)
+    times.append((time.perf_counter() - t, time.process_time() - c))
+print(json.dumps(times))
+"""
+LARGE_TARGET = {500: 1.0, 2000: 5.0}        # seconds, 180 simulated minutes (issue 15)
+
+
+def time_large(tree: Path, file: Path, reps: int) -> list[list[float]]:
+    """[wall, CPU] seconds of each run (CPU time: this process alone, less sensitive to a shared machine)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run([sys.executable, "-c", LARGE_TIMING.format(tree=str(tree), file=str(file), reps=reps)],
+                         cwd=tree, env=env, capture_output=True, text=True, timeout=1800)
+    if out.returncode != 0:
+        raise RuntimeError(f"timing in {tree} failed: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def large(ref: str | None, rounds: int, sizes: tuple[int, ...]) -> None:
+    """Issue 15's figures: generated and dense architectures at 500 and 2,000 nodes, 180 min, in fresh
+    interpreters (one run each, alternating with `ref`'s engine on the same files, order swapped every
+    round); then parsing and layout of 2,000 nodes in this process."""
+    from benchmarks.generate import dense_text, generate_text
+    from sim import Scenario, parse_architecture
+    from sim.simulation import Simulation
+    from viz.layout import layered_layout
+    shapes = {"generated": generate_text, "dense": dense_text}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sim-large-"))
+    try:
+        files = {}
+        for shape, make in shapes.items():
+            for nodes in sizes:
+                files[shape, nodes] = tmp / f"{shape}-{nodes}.toml"
+                files[shape, nodes].write_text(make(nodes), encoding="utf-8")
+        ctx = baseline_tree(ref, f"baseline {ref}") if ref else contextlib.nullcontext(None)
+        with ctx as found:
+            old = found[0] if found else None
+            print(f"Large architectures (issue 15): default scenario, 180 min simulated; medians of {rounds} runs, "
+                  f"each in a fresh interpreter; this tree is {this_tree()}"
+                  + (f", against {ref} ({found[1][:10]}) alternating round by round:" if found else ":"))
+            for (shape, nodes), file in files.items():
+                g = parse_architecture(file.read_text(encoding="utf-8"))
+                calls = sum(1 for *_, d in g.edges(data=True) if d["kind"] in ("call", "fallback"))
+                pairs = sum(len(p) for p in Simulation(Scenario(), g).model.pairs)
+                times: dict[str, list[list[float]]] = {"new": [], "old": []}
+                for i in range(rounds):
+                    for which in (("old", "new") if i % 2 == 0 else ("new", "old")):
+                        if which == "old" and old is None:
+                            continue
+                        times[which] += time_large(old if which == "old" else ROOT, file, 1)
+                new_s = statistics.median(w for w, _ in times["new"])
+                new_cpu = statistics.median(c for _, c in times["new"])
+                target = LARGE_TARGET.get(nodes)
+                line = (f"  {shape:<9} {g.number_of_nodes():>5} nodes, {calls:>5} calls, {pairs:>5} (class, call) pairs: "
+                        f"median {new_s:6.2f} s (CPU {new_cpu:5.2f} s; {new_cpu / calls * 1e3:4.2f} ms CPU per call)")
+                if target:
+                    line += f" (target ≤ {target:g} s: {'met' if new_s <= target else 'MISSED'})"
+                if times["old"]:
+                    old_s = statistics.median(w for w, _ in times["old"])
+                    old_cpu = statistics.median(c for _, c in times["old"])
+                    line += (f"; {ref} {old_s:6.2f} s (CPU {old_cpu:5.2f} s), ratio {new_s / old_s:.2f}× "
+                             f"(CPU {new_cpu / old_cpu:.2f}×)")
+                print(line, flush=True)
+        for shape, make in shapes.items():
+            text = make(2000)
+            parse = median_time(lambda: parse_architecture(text), 5)
+            g = parse_architecture(text)
+            lay = median_time(lambda: layered_layout(g), 5)
+            print(f"  {shape:<9} 2,000 nodes ({len(text.encode()) / 1024:.0f} KB of TOML): parse and validate "
+                  f"(sim.parse_architecture) median {parse:.3f} s, layout (viz.layout.layered_layout) median "
+                  f"{lay:.3f} s (targets ≤ 1 s: {'met' if max(parse, lay) <= 1 else 'MISSED'})")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
@@ -139,12 +256,22 @@ def main() -> None:
                     help=f"compare the default scenario with this commit in the same run (default {BASELINE}; "
                          f"'none' to skip)")
     ap.add_argument("--baseline-only", action="store_true", help="only the comparison with the baseline")
-    ap.add_argument("--rounds", type=int, help="alternating rounds of the comparison (default 7; --quick 3)")
+    ap.add_argument("--rounds", type=int, help="alternating rounds of the comparison (default 7; --quick 3; "
+                                                "--large: runs per architecture, default 3)")
+    ap.add_argument("--large", action="store_true", help="only issue 15's large architectures, against --large-baseline")
+    ap.add_argument("--large-baseline", default=LARGE_BASELINE, metavar="REF",
+                    help=f"the engine the large figures compare with (default {LARGE_BASELINE}; 'none' to skip)")
+    ap.add_argument("--sizes", default="500,2000", help="--large: node counts (default 500,2000)")
     args = ap.parse_args()
     reps = 3 if args.quick else 9
     rounds = args.rounds or (3 if args.quick else 7)
     compare = args.baseline.strip().lower() not in ("", "none")
     print(f"# Python {platform.python_version()} on {platform.machine()}, {time.strftime('%Y-%m-%d')}")
+    if args.large:
+        ref = args.large_baseline.strip()
+        large(None if ref.lower() in ("", "none") else ref, args.rounds or 3,
+              tuple(int(x) for x in args.sizes.split(",")))
+        return
     if args.baseline_only:
         if compare:
             against_baseline(args.baseline.strip(), rounds, 3 if args.quick else 5)

@@ -221,22 +221,28 @@ def queue_step(queue: float, arrivals: float, capacity: float, dt: float, sheddi
     With shedding the queue is kept short and the excess is rejected at once, so what is
     admitted is served in time.
     """
+    # (min and max written out as conditionals, which pick the same operand: this runs for every
+    # busy node on every step)
     cap = capacity if capacity > 0.0 else 0.0
     limit = cap * (shed_wait_s if shedding else max_wait_s)
-    room = max(limit - queue, 0.0) / dt + cap
+    room = limit - queue
+    room = (0.0 if 0.0 > room else room) / dt + cap                   # max(limit − queue, 0) / dt + cap
     admitted = arrivals if arrivals < room else room
-    new_q = min(max(queue + (admitted - cap) * dt, 0.0), limit)
-    served = min(cap, admitted + queue / dt)
+    new_q = queue + (admitted - cap) * dt
+    new_q = 0.0 if 0.0 > new_q else new_q
+    new_q = limit if limit < new_q else new_q                           # min(max(…, 0), limit)
+    served = admitted + queue / dt
+    served = served if served < cap else cap                            # min(cap, …)
     # The step's requests arrive throughout it: they wait, on average, for the mean of the
     # queue at its start and at its end (not the end-of-step queue, which would make a queue
     # that builds up in this step delay every one of its requests in full).
-    wait = 0.5 * (min(queue, limit) + new_q) / cap if cap > 0.0 else 0.0
+    wait = 0.5 * ((limit if limit < queue else queue) + new_q) / cap if cap > 0.0 else 0.0
     return admitted, served, new_q, wait
 
 
 def service_latency(base_s: float, utilization: float) -> float:
     """Mean time in service at a utilization (M/M/1-like growth, capped near saturation)."""
-    return base_s / (1.0 - min(utilization, 0.95))
+    return base_s / (1.0 - (0.95 if 0.95 < utilization else utilization))     # min(utilization, 0.95)
 
 
 def goodput(arrivals: float, capacity: float, timeout_s: float, shedding: bool, seconds: float = 300.0,

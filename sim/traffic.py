@@ -13,6 +13,7 @@ tens to hundreds of nodes this is several times faster than small numpy arrays.
 from __future__ import annotations
 
 import math
+from math import exp
 from typing import Any, NamedTuple
 
 import networkx as nx
@@ -141,6 +142,23 @@ class TrafficModel:
                 used = [k for k in ks if use[c][k]]
                 self.pairs_by_class[i][c] = used
                 self.pairs[i].extend((c, k) for k in used)
+        # Classes whose requests use the same calls below a node (the same "subtree") get the same
+        # numbers there: success, quality, latency per class and per call, and the retry factors of
+        # the next step's loads. The passes compute them once per distinct subtree, for its lowest
+        # class (the representative), and copy them to the others; sums over classes still run over
+        # every class in class order, so results are the same to the last bit. With many features
+        # over a shared backend (every feature reaching most nodes), this turns classes × calls of
+        # that work into about calls.
+        sig_of: dict[tuple[int, int], int] = {}
+        sig_ids: dict[tuple[Any, ...], int] = {}
+        self.rep: list[dict[int, int]] = [dict() for _ in range(n)]    # node → class → its representative
+        for i in reversed(self.order):
+            first: dict[int, int] = {}
+            for c in self.classes_at[i]:
+                key = (i, tuple((k, sig_of[(c, self.dst[k])]) for k in self.pairs_by_class[i][c]))
+                sig = sig_ids.setdefault(key, len(sig_ids))
+                sig_of[(c, i)] = sig
+                self.rep[i][c] = first.setdefault(sig, c)
 
         # One plan of the per-step loops per retry policy in use: the scenario's, and "budget" when a
         # `retry_budget` intervention can switch clients to it mid-run (st.policy says which is in force).
@@ -180,14 +198,22 @@ class TrafficModel:
                         and self.s.max_retries + 1 > m.DEADLINE_TIMEOUTS)
         td_plan = []
         for i in self.order:
-            pairs = []
+            rep = self.rep[i]
+            heavy, light = [], []
             for c, k in self.pairs[i]:
-                prim = self.primary_of_fb[k]
-                pairs.append((c * e + k, c * n + i, c * n + self.dst[k], k, self.is_fb[k],
-                              c * e + prim if prim >= 0 else -1, self.calls[prim] if prim >= 0 else 0.0,
-                              self.calls[k], self.cache_miss[k],
-                              edge_allowed[k] > 1, self.to_backend[k]))
-            td_plan.append((i, [c * n + i for c in self.classes_at[i]], pairs))
+                r = rep[c]
+                if r == c:
+                    prim = self.primary_of_fb[k]
+                    heavy.append((c * e + k, k, self.is_fb[k], c * e + prim if prim >= 0 else -1,
+                                  self.calls[prim] if prim >= 0 else 0.0, self.calls[k], self.cache_miss[k],
+                                  edge_allowed[k] > 1))
+                light.append((c * e + k, c * n + i, c * n + self.dst[k], k, r * e + k, edge_allowed[k] > 1,
+                              self.to_backend[k]))
+            if all(rep[c] == c for c in self.classes_at[i]):    # nothing shared here: one loop
+                heavy = [h[:2] + (c * e + k, c * n + i, c * n + self.dst[k]) + h[2:] + (self.to_backend[k],)
+                         for h, (c, k) in zip(heavy, self.pairs[i])]
+                light = []
+            td_plan.append((i, [c * n + i for c in self.classes_at[i]], heavy, light))
         self.cache_plan = [(self.src[k], self.dst[k],
                             [(c * e + k, c * n + self.dst[k]) for c in range(self.c_count) if self.use[c][k]])
                            for k in range(e) if self.cache_miss[k]]
@@ -198,19 +224,26 @@ class TrafficModel:
                 self.caches_of[self.dst[k]].append(self.src[k])
         bu_plan = []
         for i in reversed(self.order):
-            per_class = []
+            rep = self.rep[i]
+            groups, members = [], []
             for c, ks in self.pairs_by_class[i].items():
-                edges = []
-                for k in ks:
-                    fb = self.fb_edge[k]
-                    budget = policy == "budget" and self.retry[k]
-                    mode = 2 if budget else (1 if edge_allowed[k] > 1 else 0)
-                    edges.append((c * e + k, c * n + self.dst[k], self.dst[k], k, self.timeout[k],
-                                  edge_allowed[k] > 1, self.is_fb[k], c * e + fb if fb >= 0 else -1,
-                                  self.required[k] or fb >= 0, self.calls[k], mode))
-                per_class.append((c * n + i, edges))
+                r = rep[c]
+                if r == c:
+                    edges = []
+                    for k in ks:
+                        fb = self.fb_edge[k]
+                        budget = policy == "budget" and self.retry[k]
+                        mode = 2 if budget else (1 if edge_allowed[k] > 1 else 0)
+                        edges.append((c * e + k, c * n + self.dst[k], self.dst[k], k, self.timeout[k],
+                                      edge_allowed[k] > 1, self.is_fb[k], c * e + fb if fb >= 0 else -1,
+                                      self.required[k] or fb >= 0, self.calls[k], mode))
+                    groups.append((c * n + i, edges))
+                members.append((c * n + i, r * n + i,
+                                [(c * e + k, r * e + k, k, self.dst[k],
+                                  bool(policy == "budget" and self.retry[k]) or edge_allowed[k] > 1) for k in ks]))
             leaf = [c * n + i for c in self.classes_at[i]] if not self.pairs_by_class[i] else []
-            bu_plan.append((i, per_class, leaf))
+            fused = all(ci == ri for ci, ri, _ in members)      # nothing to copy: sums in the one loop
+            bu_plan.append((i, groups, [] if fused else members, leaf, fused))
         return Plan(policy, allowed, edge_allowed, deadline_cap, td_plan, bu_plan)
 
     def plan(self) -> Plan:
@@ -350,10 +383,13 @@ class TrafficModel:
         eload1 = [0.0] * (c_count * e_count)
         calls_eff = [0.0] * (c_count * e_count)
         amp_total = amp_first = 0.0
-        queue_step, policy_attempts = m.queue_step, m.policy_attempts
+        queue_step = m.queue_step
         is_cache, hit_max, warm = self.is_cache, self.hit_max, self.st.warm
         allowed_now = st.allowed
-        for i, cis, pairs in plan.td_plan:
+        budget = policy == "budget"
+        t_calls = [0.0] * (c_count * e_count)  # per representative (class, call): calls per request …
+        t_att = [1.0] * (c_count * e_count)    # … and attempts per call
+        for i, cis, heavy, light in plan.td_plan:
             a = 0.0
             for ci in cis:
                 a += arr[ci]
@@ -370,10 +406,39 @@ class TrafficModel:
             else:
                 own_ok[i] = 1.0 if cap_i > 0 else 0.0
                 ratio = 0.0
-            if not pairs:
+            if not heavy:
                 continue
             miss = 1.0 - hit_max[i] * warm[i] if is_cache[i] else 1.0
-            for ck, ci, cd, k, is_fb, prim_ck, calls_prim, calls_k, cache_miss, retried, backend in pairs:
+            if not light:       # every class its own representative: the loads at once
+                for ck, k, _, ci, cd, is_fb, prim_ck, calls_prim, calls_k, cache_miss, retried, backend in heavy:
+                    if is_fb:
+                        calls = calls_prim * (1.0 - s_prev[prim_ck])
+                    elif cache_miss:
+                        calls = calls_k * miss
+                    else:
+                        calls = calls_k
+                    if breakers:
+                        calls *= send[k]
+                    calls_eff[ck] = calls
+                    base1 = arr1[ci] * ratio * calls
+                    base = arr[ci] * ratio * calls
+                    if retried and p_prev[ck] != 1.0:    # no failures last step: one attempt
+                        f = 1.0 - p_prev[ck]                # m.policy_attempts, inline (same arithmetic)
+                        r1 = (allowed_now[k] - 1) + 1.0
+                        att = r1 if f >= 1.0 - 1e-12 else (1.0 - f ** r1) / (1.0 - f)
+                        if budget:
+                            cap_b = 1.0 + m.RETRY_BUDGET_RATIO * (1.0 - f)
+                            att = cap_b if cap_b < att else att
+                        base *= att
+                    eload[ck] = base
+                    eload1[ck] = base1
+                    arr[cd] += base
+                    arr1[cd] += base1
+                    if backend:
+                        amp_total += base
+                        amp_first += base1
+                continue
+            for rk, k, is_fb, prim_ck, calls_prim, calls_k, cache_miss, retried in heavy:
                 if is_fb:
                     calls = calls_prim * (1.0 - s_prev[prim_ck])
                 elif cache_miss:
@@ -382,11 +447,22 @@ class TrafficModel:
                     calls = calls_k
                 if breakers:
                     calls *= send[k]
+                t_calls[rk] = calls
+                if retried and p_prev[rk] != 1.0:
+                    f = 1.0 - p_prev[rk]                    # m.policy_attempts, inline (same arithmetic)
+                    r1 = (allowed_now[k] - 1) + 1.0
+                    att = r1 if f >= 1.0 - 1e-12 else (1.0 - f ** r1) / (1.0 - f)
+                    if budget:
+                        cap_b = 1.0 + m.RETRY_BUDGET_RATIO * (1.0 - f)
+                        att = cap_b if cap_b < att else att
+                    t_att[rk] = att
+            for ck, ci, cd, k, rk, retried, backend in light:
+                calls = t_calls[rk]
                 calls_eff[ck] = calls
                 base1 = arr1[ci] * ratio * calls
                 base = arr[ci] * ratio * calls
                 if retried:
-                    base *= policy_attempts(1.0 - p_prev[ck], policy, allowed_now[k])
+                    base *= t_att[rk]
                 eload[ck] = base
                 eload1[ck] = base1
                 arr[cd] += base
@@ -417,14 +493,16 @@ class TrafficModel:
         f_all = [0.0] * e_count if capped else None
         extra_lat = st.extra_lat
         slowed = any(extra_lat)
-        late_share, service_latency = m.late_share, m.service_latency
+        service_latency = m.service_latency
         budget_call_success = m.budget_call_success
-        for i, per_class, leaf in plan.bu_plan:
+        f_x = [0.0] * (c_count * e_count) if capped else None   # per representative (class, call)
+        f_rx = [0.0] * (c_count * e_count) if capped else None
+        for i, groups, members, leaf, fused in plan.bu_plan:
             u = util[i]
             own_lat = service_latency(BASE_SERVICE_S, u if u < 1.0 else 1.0) + wait[i]
             for ci in leaf:
                 lat[ci] = lok[ci] = own_lat
-            for ci, edges in per_class:
+            for ci, edges in groups:              # one per distinct subtree: its representative class
                 s_i, q_i, lat_i, lok_i = 1.0, 1.0, own_lat, own_lat
                 for ck, cd, d, k, t_out, retried, is_fb, fb_ck, needed, calls_k, mode in edges:
                     allowed = allowed_now[k] if retried else 1.0
@@ -434,7 +512,11 @@ class TrafficModel:
                         lok_d += extra_lat[k]
                     s_d = succ[cd]
                     # Fast path: responses far inside the timeout are never late.
-                    fine = s_d if lok_d * LATE_NEGLIGIBLE < t_out else s_d * (1.0 - late_share(lok_d, t_out))
+                    if lok_d * LATE_NEGLIGIBLE < t_out:
+                        fine = s_d
+                    else:                                   # m.late_share, inline (same arithmetic)
+                        r = t_out / lok_d if lok_d > 1e-9 else 40.0
+                        fine = s_d * (1.0 - (exp(-0.5 * r * r) if r < 40.0 else 0.0))
                     # An open or half-open breaker fails the calls it does not let through, at once.
                     gate = send[k] if breakers else 1.0
                     open_ = gate < 1.0
@@ -455,13 +537,15 @@ class TrafficModel:
                         sc = pa * tries
                     else:
                         sc = budget_call_success(pa, rx)
-                    if capped and mode:
-                        load_k = eload[ck]
-                        if load_k:                          # how long the retried failures take
-                            # rejected or blocked: at once; the callee's failure: its latency; late: a timeout
-                            f_time[k] += load_k * gate * own_ok[d] * (
-                                (1.0 - s_d) * (lat_d if lat_d < t_out else t_out) / t_out + (s_d - fine))
-                            f_all[k] += load_k * rx
+                    if capped and mode:                     # how long the retried failures take
+                        # rejected or blocked: at once; the callee's failure: its latency; late: a timeout
+                        f_x[ck] = (1.0 - s_d) * (lat_d if lat_d < t_out else t_out) / t_out + (s_d - fine)
+                        f_rx[ck] = rx
+                        if fused:
+                            load_k = eload[ck]
+                            if load_k:
+                                f_time[k] += load_k * gate * own_ok[d] * f_x[ck]
+                                f_all[k] += load_k * rx
                     # Full quality: a caller stops at its first answer, degraded or not, so the
                     # share of full answers is the callee's among its successes (no "retry until
                     # personalised").
@@ -469,10 +553,11 @@ class TrafficModel:
                     sq = sc if q_d == s_d else (sc * q_d / s_d if s_d > 1e-12 else 0.0)
                     p_att[ck] = pa_sent                     # breakers judge the calls they let through
                     s_call[ck] = sc
-                    x = eload[ck]
-                    if x:
-                        e_load[k] += x
-                        e_fail[k] += x * (1.0 - sc)
+                    if fused:
+                        x = eload[ck]
+                        if x:
+                            e_load[k] += x
+                            e_fail[k] += x * (1.0 - sc)
                     if is_fb:
                         continue
                     q = (calls_eff[ck] / gate if gate > 0.0 else calls_k) if open_ else calls_eff[ck]
@@ -494,9 +579,40 @@ class TrafficModel:
                         lok_i += q * lok_d
                     else:   # among the requests that succeed, the share that made this call
                         w = q * factor / (1.0 - q * (1.0 - factor)) if q < 1.0 else q
-                        lok_i += w * m.answered_latency(lok_d, lat_call, t_out, sc, factor - sc,
-                                                        m.failures_before_success(rx, allowed) * t_att)
+                        # m.failures_before_success and m.answered_latency, inline (same arithmetic)
+                        if rx <= 1e-12:
+                            fbs = 0.0
+                        elif rx >= 1.0 - 1e-9:
+                            fbs = (allowed - 1.0) / 2.0
+                        else:
+                            fa = rx ** allowed
+                            fbs = rx * (1.0 - allowed * rx ** (allowed - 1.0) + (allowed - 1.0) * fa) / (
+                                (1.0 - rx) * (1.0 - fa))
+                        rescued = factor - sc
+                        total = sc + rescued
+                        if total <= 1e-12:
+                            lok_i += w * lat_call
+                        else:
+                            ok = (lok_d if lok_d < t_out else t_out) + fbs * t_att
+                            lok_i += w * ((sc * ok + rescued * lat_call) / total)
                 succ[ci], qual[ci], lat[ci], lok[ci] = s_i, q_i, lat_i, lok_i
+                if fused:
+                    ok_sum[i] += arr[ci] * s_i
+                    best[i] = s_i if s_i > best[i] else best[i]
+            for ci, ri, edges in members:           # every class, in class order: copies and sums
+                if ci != ri:
+                    succ[ci], qual[ci], lat[ci], lok[ci] = succ[ri], qual[ri], lat[ri], lok[ri]
+                s_i = succ[ri]
+                for ck, rk, k, d, mode in edges:
+                    if ck != rk:
+                        p_retry[ck], p_att[ck], s_call[ck] = p_retry[rk], p_att[rk], s_call[rk]
+                    x = eload[ck]
+                    if x:
+                        e_load[k] += x
+                        e_fail[k] += x * (1.0 - s_call[rk])
+                        if capped and mode:
+                            f_time[k] += x * (send[k] if breakers else 1.0) * own_ok[d] * f_x[rk]
+                            f_all[k] += x * f_rx[rk]
                 ok_sum[i] += arr[ci] * s_i
                 best[i] = s_i if s_i > best[i] else best[i]
         self.st.succ, self.st.qual, self.st.lat = succ, qual, lat
