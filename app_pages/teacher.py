@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from classroom.teaching import render, story_facts
+from classroom.teaching import all_facts, render
 from classroom.ui import presenter_mode
 from ui import guard, runner
 
 
 def facts() -> dict[str, str]:
     """The story's numbers (seven model runs, kept by the runner for every visitor)."""
-    return runner.derived(("teacher_facts",), lambda: story_facts(runner.timeline))
+    return runner.derived(("teacher_facts",), lambda: all_facts(
+        runner.timeline, cache=lambda g, make: runner.derived(("facts", g), make)))
 
 
 presenter_mode()
