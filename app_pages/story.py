@@ -74,8 +74,10 @@ def prose_facts(*texts: str) -> dict[str, str]:
 
 
 def clock_s(t: float) -> str:
+    """One format for simulated time, as in the captions and questions (H:MM), with its unit; the
+    seconds of a step between two minutes are said in words."""
     s = int(round(t)) % 60
-    return sim.clock(t) + (f":{s:02d}" if s else "")
+    return f"{sim.clock(t)} h:min" + (f" and {s} s" if s else "")
 
 
 # ---- state and callbacks ----------------------------------------------------------------------
@@ -165,7 +167,7 @@ if v is not None:
     st.session_state.story_good = (idx, revealed, step)
     keys_key = f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"
     t_step = v["steps"][step]
-    st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)}.** "
+    st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)} since the start.** "
                 f"Latest event: {v['lines'][step]}")
 else:
     good = st.session_state.get("story_good")

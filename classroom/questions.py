@@ -110,14 +110,16 @@ def _first_feature(tl: sim.Timeline, run: Runner) -> Outcome:
     first = {n: first_change(tl, n) for n in features(tl)}
     times = [e.t_s for e in first.values() if e]
     earliest = min(times) if times else None
-    correct = {n for n, e in first.items() if e and e.t_s == earliest}
+    # Several features fall within the same step: the question asks which one keeps working, which
+    # discriminates (if every feature failed, the first to fail is the answer).
+    correct = {n for n, e in first.items() if e is None} or {n for n, e in first.items() if e and e.t_s == earliest}
     detail = {}
     for n, e in first.items():
         detail[n] = (f"**{tl.label(n)}** first failed at {sim.clock(e.t_s)} ({e.state}: {e.cause})." if e else
                      f"**{tl.label(n)}** never failed in this run.")
     order = sorted((e.t_s, tl.label(n)) for n, e in first.items() if e)
     facts = dict(
-        first=", ".join(tl.label(n) for n in sorted(correct)) or "none",
+        first=", ".join(tl.label(n) for n, e in first.items() if e and e.t_s == earliest) or "none",
         at=sim.clock(earliest) if earliest is not None else "never",
         order="; ".join(f"{label} at {sim.clock(t)}" for t, label in order),
         never=", ".join(tl.label(n) for n, e in first.items() if not e) or "none",
