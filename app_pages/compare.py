@@ -153,8 +153,12 @@ verdict = []
 for side in SIDES:
     o = runs[side]["outcome"]
     word = "recovers" if o.recovered else "does not recover"
+    restores = [t for t, on in scenarios[side].utility_flips() if on]
+    gens = o.power_back_s is not None and bool(restores) and o.power_back_s < restores[-1]
+    where = (" (" + " ".join(TEXT["generators"].format(back=sim.clock(o.power_back_s),
+                                                       utility=sim.clock(restores[-1])).split()) + ")") if gens else ""
     verdict.append(f"**{side.upper()} {word}** — time to recover after power is back at the servers: "
-                   f"{escape_md(format_value(o, 'recover_after_power_min'))}.")
+                   f"{escape_md(format_value(o, 'recover_after_power_min'))}{where}.")
 st.markdown("  \n".join(verdict))
 st.table(outcome_frame({"A": runs["a"]["outcome"], "B": runs["b"]["outcome"]}), hide_index=True)
 

@@ -16,6 +16,7 @@ import streamlit as st
 
 import classroom
 import sim
+from classroom import facts as model_facts
 from classroom.questions import QUESTIONS, feedback
 from classroom.ui import presenter_mode
 from ui import guard, runner
@@ -62,9 +63,22 @@ def outcome(question_id: str, scenario: sim.Scenario):
                           lambda: QUESTIONS[question_id].compute(runner.timeline(scenario), runner.timeline))
 
 
+def prose_facts(*texts: str) -> dict[str, str]:
+    """The model's numbers these texts name (classroom.facts), kept by the runner for every visitor;
+    if they cannot be simulated in time, a dash stands in for each."""
+    groups = model_facts.groups_for(texts)
+    got, _ = guard.attempt(lambda: model_facts.compute(
+        groups, runner.timeline, cache=lambda g, make: runner.derived(("facts", g), make)), budget=4 * guard.budget_s())
+    if got is None:
+        return {n: "—" for t in texts for n in model_facts.placeholders(t)}
+    return got
+
+
 def clock_s(t: float) -> str:
+    """One format for simulated time, as in the captions and questions (H:MM), with its unit; the
+    seconds of a step between two minutes are said in words."""
     s = int(round(t)) % 60
-    return sim.clock(t) + (f":{s:02d}" if s else "")
+    return f"{sim.clock(t)} h:min" + (f" and {s} s" if s else "")
 
 
 # ---- state and callbacks ----------------------------------------------------------------------
@@ -133,6 +147,8 @@ if "chapter" not in st.session_state:
 idx, step = st.session_state.chapter, st.session_state.step
 chapter = CHAPTERS[idx]
 qid = chapter.question
+FACTS = prose_facts(chapter.body, chapter.after, chapter.try_this,
+                    *(QUESTIONS[qid].sections.values() if qid else ()))
 prediction = st.session_state.predictions.get(qid) if qid else None
 revealed = not qid or prediction is not None
 
@@ -152,7 +168,7 @@ if v is not None:
     st.session_state.story_good = (idx, revealed, step)
     keys_key = f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"
     t_step = v["steps"][step]
-    st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)}.** "
+    st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)} since the start.** "
                 f"Latest event: {escape_md(v['lines'][step])}")   # labels come from the architecture
 else:
     good = st.session_state.get("story_good")
@@ -162,7 +178,7 @@ else:
         t_step = v["steps"][min(good[2], len(v["steps"]) - 1)]
         keys_key = f"{good[0]}-{good[2]}-{int(good[1])}-{v['payload']['id']}"
     st.markdown(f"**Step {step + 1} of {len(chapter.steps)}.**")
-st.markdown(chapter.body)
+st.markdown(model_facts.fill(chapter.body, FACTS))
 
 if qid:
     q = QUESTIONS[qid]
@@ -173,15 +189,16 @@ if qid:
         if out is None:
             st.warning(guard.text("question", reason=why), icon="⚠️")
         elif prediction is None:
-            st.markdown(q.prompt(out))
+            st.markdown(model_facts.fill(q.prompt(out), FACTS))
             st.radio("Your prediction", list(options), index=None, key=f"predict_{qid}",
                      format_func=lambda k: options[k])
             st.button("Reveal the answer", key=f"reveal_{qid}", on_click=_reveal, args=(qid,),
                       disabled=st.session_state.get(f"predict_{qid}") is None,
                       help="Choose a prediction first; the answer is computed from the model.")
         else:
-            st.markdown(q.prompt(out))
+            st.markdown(model_facts.fill(q.prompt(out), FACTS))
             right, text = feedback(q, out, prediction)
+            text = model_facts.fill(text, FACTS)
             st.markdown(f"**Your prediction:** {options.get(prediction, prediction)}")
             (st.success if right else st.warning)(text, icon="✔️" if right else "✖️")
             st.button("Ask me again", key=f"again_{qid}", on_click=_ask_again, args=(qid,))
@@ -190,7 +207,7 @@ if qid:
         st.markdown(f"*The graph and charts below run only up to {clock_s(v['end'])}: predict first, "
                     "then the rest of this chapter is revealed.*")
 if revealed and chapter.after:
-    st.markdown(chapter.after)
+    st.markdown(model_facts.fill(chapter.after, FACTS))
 
 note_slot = st.empty()  # always present, so nothing above the player appears or disappears
 if fault:
@@ -204,7 +221,7 @@ player(key="story_player", data=data, on_power_switch_change=_on_switch)
 story_keys(key="story_keys", data={"seek_t": t_step, "key": keys_key}, on_nav_change=_on_keys)
 
 st.subheader("Things to try")
-st.markdown(chapter.try_this)
+st.markdown(model_facts.fill(chapter.try_this, FACTS))
 st.markdown(f"[Open this chapter's scenario in the Lab](lab?{urlencode(chapter.lab_query())}) — "
             f"preset *{sim.PRESETS[chapter.preset].title}*"
             + (f", with {', '.join(f'{k} = {val}' for k, val in chapter.settings)}" if chapter.settings else "") + ".")

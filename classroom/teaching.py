@@ -29,7 +29,7 @@ def story_facts(run: Callable[[sim.Scenario], sim.Timeline] = sim.run) -> dict[s
     return {
         "cut": sim.clock(cut), "restore": sim.clock(restore),
         "ups_out": sim.clock(ms.get("UPS exhausted", cut)), "ups_min": f"{base.ups_minutes:g}",
-        "login_back": sim.clock(back) if back is not None else "not within the run",
+        "login_back": sim.clock(back) if back is not None else "never (within the run)",
         "login_wait": minutes(None if back is None else back - restore),
         "outage_min": f"{(restore - cut) / 60:.0f}",
         "views_start": f"{tl.metrics['views_true'][0]:,.0f}", "views_low": f"{min(shown):,.0f}" if shown else "hidden",
@@ -41,7 +41,21 @@ def story_facts(run: Callable[[sim.Scenario], sim.Timeline] = sim.run) -> dict[s
     }
 
 
+NOTES = ("objectives", "lesson_15", "lesson_45", "discussion", "misconceptions", "handout")
+
+
+def source(name: str) -> str:
+    return (TEACHER_DIR / f"{name}.md").read_text(encoding="utf-8")
+
+
 def render(name: str, facts: dict[str, str]) -> str:
-    """assets/teacher/<name>.md with the model's numbers filled in ('$' escaped for Streamlit)."""
-    text = (TEACHER_DIR / f"{name}.md").read_text(encoding="utf-8")
-    return Template(text).safe_substitute(facts)
+    """assets/teacher/<name>.md with the model's numbers filled in (escape '$' in `facts` for Streamlit)."""
+    return Template(source(name)).safe_substitute(facts)
+
+
+def all_facts(run: Callable[[sim.Scenario], sim.Timeline] = sim.run, cache=None) -> dict[str, str]:
+    """Every number the teacher notes name: the story's (`story_facts`) and classroom.facts' groups."""
+    from . import facts as model_facts
+
+    groups = model_facts.groups_for([source(n) for n in NOTES])
+    return {**model_facts.compute(groups, run, cache), **story_facts(run)}

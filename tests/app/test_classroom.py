@@ -4,6 +4,7 @@ teacher notes are filled with the model's numbers."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ import pytest
 
 import classroom
 import sim
+from classroom import facts as model_facts
 from classroom.questions import QUESTIONS, feedback
 from tests.app.apptest_helpers import ROOT
 
@@ -120,6 +122,11 @@ def test_at_least_four_questions():
     assert len({c.question for c in CHAPTERS if c.question}) >= 4
 
 
+@functools.lru_cache(maxsize=None)
+def _facts() -> dict[str, str]:
+    return model_facts.all_facts(sim.run)
+
+
 @pytest.mark.parametrize("index", [i for i, c in enumerate(CHAPTERS) if c.question],
                          ids=[c.slug for c in CHAPTERS if c.question])
 def test_answers_are_not_in_the_page_before_a_prediction(app, index):
@@ -128,14 +135,15 @@ def test_answers_are_not_in_the_page_before_a_prediction(app, index):
     q = QUESTIONS[chapter.question]
     full = sim.run(chapter.scenario)
     out = q.compute(full, sim.run)
+    fill = functools.partial(model_facts.fill, facts=_facts())  # the page fills in the model's numbers
     before = page_text(at)
     assert "Reveal the answer" in before and "Your prediction:" not in before
     for key, _ in q.options(out):
-        _, text = feedback(q, out, key)
+        text = fill(feedback(q, out, key)[1])
         for para in (p for p in text.split("\n\n") if len(p) > 30):
             assert para not in before, f"feedback visible before predicting: {para[:80]}"
     if chapter.after:
-        assert chapter.after.split("\n")[0] not in before
+        assert fill(chapter.after).split("\n")[0] not in before
     # The player holds only the run up to the question's moment.
     data = story_player_data(at)
     ask_end = classroom.resolve_time(chapter.ask_until, full)
@@ -149,9 +157,9 @@ def test_answers_are_not_in_the_page_before_a_prediction(app, index):
     right, text = feedback(q, out, choice)
     after = page_text(at)
     assert "Your prediction:" in after
-    assert text.split("\n\n")[0] in after
+    assert fill(text).split("\n\n")[0] in after
     if chapter.after:
-        assert chapter.after.split("\n")[0] in after
+        assert fill(chapter.after).split("\n")[0] in after
 
 
 def test_reveal_is_disabled_until_a_choice_is_made(app):
@@ -172,7 +180,7 @@ def test_feedback_depends_on_the_answer_and_on_the_model():
         wrong = [k for k in keys if k not in out.correct]
         if wrong:
             assert texts[wrong[0]][1] != texts[sorted(out.correct)[0]][1]
-        assert "${" not in "".join(t for _, t in texts.values()), qid
+        assert "${" not in "".join(model_facts.fill(t, _facts()) for _, t in texts.values()), qid
     # Computed, not typed in: with working generators nothing fails, so the answer changes.
     ok = sim.run(sim.PRESETS["as_reported"].scenario.replace(generator="ok", cooling_on_generator=True))
     assert QUESTIONS["login_after_power"].compute(ok, sim.run).correct == {"at_once"}
@@ -220,8 +228,9 @@ def test_teacher_notes_and_handout(app):
     for heading in ("Learning objectives", "15-minute", "45-minute", "Discussion questions", "misconceptions"):
         assert heading.lower() in text.lower(), heading
     assert "${" not in text
-    (button,) = [b for b in at.get("download_button")]
-    assert "handout" in button.proto.label.lower()
+    labels = [b.proto.label.lower() for b in at.get("download_button")]
+    assert labels and all("handout" in label for label in labels)
+    assert any("html" in label for label in labels)   # the printable page
 
 
 def test_no_st_caption_on_classroom_pages(app):

@@ -236,3 +236,47 @@ def test_narrow_window(browser, app_url, artifacts):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 720, width
     page.close()
+
+
+def _radio_state(page) -> dict:
+    return page.evaluate("""() => {
+        const a = document.activeElement;
+        const radios = [...document.querySelectorAll('input[type=radio]')];
+        return {focused: !!a && a.type === 'radio', checked: radios.findIndex(r => r.checked),
+                focusedIndex: radios.indexOf(a)};
+    }""")
+
+
+@pytest.mark.parametrize("qid,presenter", [("users_notice", "&presenter=1"), ("first_feature", "")],
+                         ids=["presenter", "normal"])
+def test_keys_stay_in_a_prediction_after_choosing_with_space(browser, app_url, presenter, qid):
+    """Issue 14: after choosing an option with Space, ↓ changes the choice again and → does not move
+    the story on (Streamlit's rerun must not take the focus away from the radio group)."""
+    index = next(i for i, c in enumerate(CHAPTERS) if c.question == qid)
+    page = open_app_page(browser, app_url, f"story?chapter={index + 1}{presenter}", width=1920, height=1080)
+    key = wait_story(page)
+    heading = page.locator("h1").first.inner_text()
+    step = step_label(page)
+    press_until(page, "Tab", "document.activeElement && document.activeElement.type === 'radio'")
+    page.keyboard.press("Space")                   # choose the focused option
+    page.wait_for_function("[...document.querySelectorAll('input[type=radio]')].some(r => r.checked)")
+    wait_idle(page)
+    page.wait_for_timeout(500)                     # let the rerun settle
+    first = _radio_state(page)
+    assert first["focused"] and first["checked"] == first["focusedIndex"], first
+    page.keyboard.press("ArrowDown")               # the next option
+    page.wait_for_function("(i) => [...document.querySelectorAll('input[type=radio]')].findIndex(r => r.checked) === i",
+                           arg=first["checked"] + 1, timeout=10_000)
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    second = _radio_state(page)
+    assert second["focused"] and second["checked"] == first["checked"] + 1, second
+    page.keyboard.press("ArrowRight")              # inside the radio group: a choice, not the next step
+    page.wait_for_timeout(800)
+    wait_idle(page)
+    assert page.locator("h1").first.inner_text() == heading
+    assert step_label(page) == step
+    assert page.evaluate("document.body.dataset.storyStep") == key
+    assert _radio_state(page)["focused"]
+    assert not page.errors, page.errors
+    page.close()
