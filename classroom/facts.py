@@ -15,6 +15,8 @@ import re
 from string import Template
 from typing import Callable, Iterable
 
+import networkx as nx
+
 import sim
 
 from .questions import CHANGES, flips, minutes, pct, recovery_s
@@ -92,9 +94,22 @@ def stuck(run: Runner) -> dict[str, str]:
         "stuck_load": f"{avg('offered', front):.0f}",
         "stuck_capacity": f"{avg('capacity', front):.1f}",
         "stuck_queue_s": f"{avg('latency_s', front):.0f}",
-        "stuck_userdb": f"{float(rows['user_db']['utilisation']) * 100:.0f} %",
+        "stuck_userdb": f"{float(rows[_login_store(tl)]['utilisation']) * 100:.0f} %",
         "stuck_caches": "up (warm)" if all(rows[c]["state"] == "up" for c in caches) else "not all up",
     }
+
+
+def _login_store(tl: sim.Timeline) -> str:
+    """The datastore logging in depends on (roles, not ids): of the datastores the login feature's calls
+    reach, the deepest (behind its cache) — the user database in the built-in app."""
+    g = tl.graph
+    login = sim.architecture.feature_roles(g)["login"]
+    calls = g.edge_subgraph([(u, v) for u, v, d in g.edges(data=True)
+                             if d["kind"] == "call" and login in (d.get("features") or (login,))])
+    reached = nx.descendants(calls, login) if login in calls else set()
+    stores = sorted(n for n in reached if g.nodes[n]["kind"] == "datastore")
+    depth = {n: nx.shortest_path_length(calls, login, n) for n in stores}
+    return max(stores, key=lambda n: (depth[n], n))
 
 
 def breakers(run: Runner) -> dict[str, str]:
