@@ -36,7 +36,7 @@ class Truth:
     story_hours: float
     power_out_min: float
     less_load_logins_pct: float           # % less traffic the story needs to recover logins by itself
-    userdb_util: float                    # in the stuck state
+    userdb_util: float                    # the busiest database behind logins, in the stuck state
     caches_warm: bool
     backlog_drained_before_shed: float    # share of the peak backlog replayed before logins returned
     step_s: float
