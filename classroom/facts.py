@@ -112,7 +112,7 @@ def stuck(run: Runner) -> dict[str, str]:
         "stuck_userdb": f"{float(rows[busiest]['utilisation']) * 100:.0f} %",
         "stuck_login_db": tl.label(busiest).lower(),
         "stuck_hot_dbs": (" and ".join(tl.label(n).lower() for n in hot) or "none"),
-        "stuck_caches": "up (warm)" if all(rows[c]["state"] == "up" for c in caches) else "not all up",
+        "stuck_caches": "warm again" if all(rows[c]["state"] == "up" for c in caches) else "not all warm yet",
     }
 
 
