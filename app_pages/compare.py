@@ -163,6 +163,10 @@ st.markdown("  \n".join(verdict))
 st.table(outcome_frame({"A": runs["a"]["outcome"], "B": runs["b"]["outcome"]}), hide_index=True)
 
 st.markdown(TEXT["charts"])
+for side, col in zip(SIDES, st.columns(2)):
+    key = runs[side].get("milestones", [])
+    col.markdown(f"**{side.upper()}:** " + (" · ".join(f"**{n}** {escape_md(label)} {clock}" for n, label, clock in key)
+                                            or "nothing happened."))
 picked = st.multiselect("Charts", CHART_IDS, default=["login", "retries", "views", "backlog"],
                         format_func=lambda k: CHART_TITLES.get(k, k), key=P + "charts")
 for cid in picked:

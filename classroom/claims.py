@@ -36,10 +36,11 @@ class Truth:
     story_hours: float
     power_out_min: float
     less_load_logins_pct: float           # % less traffic the story needs to recover logins by itself
-    userdb_util: float                    # in the stuck state
+    userdb_util: float                    # the busiest database behind logins, in the stuck state
     caches_warm: bool
     backlog_drained_before_shed: float    # share of the peak backlog replayed before logins returned
     step_s: float
+    headroom_shortens: bool = False       # full spare capacity brings logins back sooner than the story
 
 
 def truth(run: Runner = sim.run) -> Truth:
@@ -53,8 +54,10 @@ def truth(run: Runner = sim.run) -> Truth:
         story_wait_min=num(f["login_wait"]), shed_clock=f["shed"], story_hours=float(f["story_hours"]),
         power_out_min=float(f["power_out_min"]),
         less_load_logins_pct=float(num(f["less_load_logins"]) or 100),
-        userdb_util=float(num(f["stuck_userdb"]) or 0) / 100, caches_warm=f["stuck_caches"].startswith("up"),
+        userdb_util=float(num(f["stuck_userdb"]) or 0) / 100, caches_warm=f["stuck_caches"] == "warm again",
         backlog_drained_before_shed=float(num(f["backlog_drained_pct"]) or 0) / 100, step_s=s.step_s,
+        headroom_shortens=(num(f["wait_headroom"]) is not None and num(f["login_wait"]) is not None
+                           and num(f["wait_headroom"]) < num(f["login_wait"]) - 2),
     )
 
 
@@ -129,6 +132,9 @@ def check(text: str, t: Truth) -> list[str]:
         if re.search(r"(empty|cold) caches? (send|sending|keep|keeps)|caches (restarted|stay) (empty|cold) so", low) \
                 and t.caches_warm:
             bad.append(f"cold caches told as the sustaining effect; the model's caches are warm in the stuck state: {s}")
+        m = re.search(r"spare capacity[^.]{0,60}?\b(does not|doesn't|do not) (shorten|help|change)", low)
+        if m and t.headroom_shortens:
+            bad.append(f"full spare capacity does shorten the recovery in the model: {s}")
         # less load recovers
         for m in re.finditer(r"(\d+) % less (?:base )?(?:load|traffic)", low):
             if re.search(r"recover|escape|enough", low) and "osdi" not in low and "experiment" not in low:

@@ -15,7 +15,6 @@ import re
 from string import Template
 from typing import Callable, Iterable
 
-import networkx as nx
 
 import sim
 
@@ -74,6 +73,20 @@ def story(run: Runner) -> dict[str, str]:
     }
 
 
+def path_of(g, role: str) -> set[str]:
+    """Every node a feature (found by its role) reaches through calls made for it."""
+    start = [n for n, d in g.nodes(data=True) if d.get("role") == role]
+    seen, todo = set(start), list(start)
+    while todo:
+        n = todo.pop()
+        for _, m, d in g.out_edges(n, data=True):
+            if d.get("kind") in ("call", "fallback") and (not d.get("features") or start[0] in d["features"]) \
+                    and m not in seen:
+                seen.add(m)
+                todo.append(m)
+    return seen
+
+
 def stuck(run: Runner) -> dict[str, str]:
     """Where the sustaining loop is: the story's node metrics one step before operators shed load
     (the stuck state), from a run that keeps per-node numbers."""
@@ -85,6 +98,9 @@ def stuck(run: Runner) -> dict[str, str]:
     kinds = {n: d["kind"] for n, d in tl.graph.nodes(data=True)}
     front = [n for n in tl.node_ids if kinds[n] == "service" and rows[n]["state"] == "overloaded"]
     caches = [n for n in tl.node_ids if kinds[n] == "cache"]
+    login_dbs = [n for n in tl.node_ids if kinds[n] == "datastore" and n in path_of(tl.graph, "login")]
+    busiest = max(login_dbs, key=lambda n: float(rows[n]["utilisation"]))
+    hot = [n for n in tl.node_ids if kinds[n] == "datastore" and rows[n]["state"] == "overloaded"]
     avg = lambda key, nodes: sum(float(rows[n][key]) for n in nodes) / max(len(nodes), 1)  # noqa: E731
     names = [tl.label(n).replace(" service", "").lower() for n in front]
     return {
@@ -94,22 +110,11 @@ def stuck(run: Runner) -> dict[str, str]:
         "stuck_load": f"{avg('offered', front):.0f}",
         "stuck_capacity": f"{avg('capacity', front):.1f}",
         "stuck_queue_s": f"{avg('latency_s', front):.0f}",
-        "stuck_userdb": f"{float(rows[_login_store(tl)]['utilisation']) * 100:.0f} %",
-        "stuck_caches": "up (warm)" if all(rows[c]["state"] == "up" for c in caches) else "not all up",
+        "stuck_userdb": f"{float(rows[busiest]['utilisation']) * 100:.0f} %",
+        "stuck_login_db": tl.label(busiest).lower(),
+        "stuck_hot_dbs": (" and ".join(tl.label(n).lower() for n in hot) or "none"),
+        "stuck_caches": "warm again" if all(rows[c]["state"] == "up" for c in caches) else "not all warm yet",
     }
-
-
-def _login_store(tl: sim.Timeline) -> str:
-    """The datastore logging in depends on (roles, not ids): of the datastores the login feature's calls
-    reach, the deepest (behind its cache) — the user database in the built-in app."""
-    g = tl.graph
-    login = sim.architecture.feature_roles(g)["login"]
-    calls = g.edge_subgraph([(u, v) for u, v, d in g.edges(data=True)
-                             if d["kind"] == "call" and login in (d.get("features") or (login,))])
-    reached = nx.descendants(calls, login) if login in calls else set()
-    stores = sorted(n for n in reached if g.nodes[n]["kind"] == "datastore")
-    depth = {n: nx.shortest_path_length(calls, login, n) for n in stores}
-    return max(stores, key=lambda n: (depth[n], n))
 
 
 def breakers(run: Runner) -> dict[str, str]:
@@ -163,7 +168,7 @@ NAMES: dict[str, str] = {
                             "backlog_peak_at", "backlog_at_shed", "backlog_drained_pct", "login_at_shed",
                             "noshed_login_end", "noshed_end", "noshed_recovers")},
     **{n: "stuck" for n in ("stuck_at", "stuck_front", "stuck_front_n", "stuck_load", "stuck_capacity",
-                            "stuck_queue_s", "stuck_userdb", "stuck_caches")},
+                            "stuck_queue_s", "stuck_userdb", "stuck_caches", "stuck_login_db", "stuck_hot_dbs")},
     **{n: "breakers" for n in ("breakers_end_storm", "breakers_alone")},
     **{n: "load" for n in ("less_load_logins", "less_load_uploads", "load_logins", "load_uploads")},
     **{f"wait_{k}": "changes" for k in CHANGES},

@@ -318,20 +318,38 @@ _CHAR_PX = 6.3
 _MAX_LABEL_ROWS = 6
 
 
-def _milestone_rows(tl: sim.Timeline) -> list[dict[str, Any]]:
+def milestone_key(tl: sim.Timeline) -> list[tuple[int, str, str]]:
+    """(number, label, H:MM) of every milestone, in the order `numbered` charts number them."""
+    return [(i, m.label, sim.clock(m.t_s)) for i, m in enumerate(sorted(tl.milestones, key=lambda m: m.t_s), start=1)]
+
+
+def _milestone_rows(tl: sim.Timeline, numbered: bool = False) -> list[dict[str, Any]]:
     """Milestones at their exact times, each with a label row (y, above the plot) and alignment.
 
     A label sits to the right of its rule unless it would run past the right edge. Labels are
-    packed into rows so that none overlap at the narrowest supported width.
+    packed into rows so that none overlap at the narrowest supported width. `numbered` labels each
+    rule with its number in `milestone_key` instead of its words (for narrow side-by-side charts,
+    where the words of close milestones crowd; the page lists the key).
     """
     t_end = _t_end(tl)
     placed: list[tuple[int, float, float, float]] = []  # (row, x, lo, hi) in plot-width fractions
     eps = 3 / _MIN_PLOT_PX
     out = []
-    for m in sorted(tl.milestones, key=lambda m: m.t_s):
+    items = [(str(n), m) for n, m in enumerate(sorted(tl.milestones, key=lambda m: m.t_s), start=1)]
+    if numbered:   # milestones of the same moment share one rule: "1–4"
+        groups: list[list[tuple[str, Any]]] = []
+        for n, m in items:
+            if groups and groups[-1][0][1].t_s == m.t_s:
+                groups[-1].append((n, m))
+            else:
+                groups.append([(n, m)])
+        items = [(g[0][0] if len(g) == 1 else f"{g[0][0]}–{g[-1][0]}",
+                  sim.Milestone(g[0][1].t_s, ", ".join(m.label for _, m in g))) for g in groups]
+    for n, m in items:
         t = float(m.t_s)
         x = t / t_end
-        w = (len(m.label) * _CHAR_PX + 6) / _MIN_PLOT_PX
+        text = n if numbered else m.label
+        w = (len(text) * _CHAR_PX + 6) / _MIN_PLOT_PX
         right = x + w > 1.0
         lo, hi = (x - w, x) if right else (x, x + w)
 
@@ -351,8 +369,8 @@ def _milestone_rows(tl: sim.Timeline) -> list[dict[str, Any]]:
         placed.append((row, x, lo, hi))
         out.append({
             "t": _clean(t, 1.0, 1),
-            "label": m.label,
-            "clock": sim.clock(t),
+            "label": text,
+            "clock": sim.clock(t) + (f" — {m.label}" if numbered else ""),
             "y": -5 - 12 * row,
             "ytop": -16 - 12 * row,
             "align": "right" if right else "left",
@@ -541,11 +559,13 @@ def _js(s: str) -> str:
     return s.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def chart(timeline: sim.Timeline, chart_id: str, *, max_points: int | None = None) -> alt.LayerChart:
+def chart(timeline: sim.Timeline, chart_id: str, *, max_points: int | None = None,
+          numbered: bool = False) -> alt.LayerChart:
     """One chart as an Altair layer chart (for ``st.altair_chart(..., width="stretch")``).
 
     ``chart_id`` is one of ``CHART_IDS``. By default every step is drawn (flat stretches reduced
     losslessly); pass ``max_points`` to cap the points per series as the player specs do.
+    ``numbered`` labels the milestones' rules with numbers (see `milestone_key`).
     """
     chart_defs(timeline)       # registers a per-feature chart's id (success_<feature>) if there is one
     try:
@@ -554,7 +574,8 @@ def chart(timeline: sim.Timeline, chart_id: str, *, max_points: int | None = Non
         raise KeyError(f"unknown chart id {chart_id!r}; use one of: {', '.join(CHART_IDS)}") from None
     c = _build(d.id, _t_end(timeline)).copy(deep=False)
     c.description = _describe(timeline, d)
-    c.datasets = _datasets(timeline, d, max_points if max_points is not None else len(timeline.t_s))
+    shared = (_milestone_indices(timeline), _milestone_rows(timeline, numbered))
+    c.datasets = _datasets(timeline, d, max_points if max_points is not None else len(timeline.t_s), shared=shared)
     return c
 
 

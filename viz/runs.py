@@ -84,11 +84,12 @@ def lab_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[s
 def compare_view(scenario: sim.Scenario, *, deadline: float | None = None) -> dict[str, Any]:
     """What Compare shows of one side: outcomes and every chart as a Vega-Lite spec (at most
     viz.charts.MAX_POINTS points a series, whatever the run's length)."""
-    from .charts import CHART_IDS  # noqa: PLC0415
+    from .charts import CHART_IDS, milestone_key  # noqa: PLC0415
     from .whatif import page_chart  # noqa: PLC0415
 
     tl = _run(scenario, deadline)
-    return {"outcome": outcome(tl), "charts": {cid: page_chart(tl, cid).to_dict() for cid in CHART_IDS}}
+    return {"outcome": outcome(tl), "milestones": milestone_key(tl),
+            "charts": {cid: page_chart(tl, cid, numbered=True).to_dict() for cid in CHART_IDS}}
 
 
 def csv_view(scenario: sim.Scenario, what: str, *, deadline: float | None = None) -> str:

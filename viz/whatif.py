@@ -81,10 +81,11 @@ def link(base_url: str, params: dict[str, str]) -> str:
 _FIT_X = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
-def page_chart(tl: sim.Timeline, chart_id: str, max_points: int = MAX_POINTS) -> alt.LayerChart:
+def page_chart(tl: sim.Timeline, chart_id: str, max_points: int = MAX_POINTS, numbered: bool = False) -> alt.LayerChart:
     """`viz.charts.chart` made safe for `st.altair_chart(..., width="stretch")`: at most `max_points`
-    points a series (what a screen can show), however long the run."""
-    return chart(tl, chart_id, max_points=max_points).properties(autosize=_FIT_X)
+    points a series (what a screen can show), however long the run; `numbered` milestones for
+    narrow charts (the page lists `viz.charts.milestone_key`)."""
+    return chart(tl, chart_id, max_points=max_points, numbered=numbered).properties(autosize=_FIT_X)
 
 
 # ---- outcomes ---------------------------------------------------------------------------------
@@ -112,6 +113,18 @@ SWEEP_OUTCOMES: dict[str, tuple[str, str]] = {
     "peak_retry_amplification": ("Peak retry amplification (×)", "×"),
     "max_counter_gap_views": ("Largest counter gap (views)", "views"),
 }
+
+
+def wrap_title(text: str, width: int = 28) -> list[str] | str:
+    """An axis title in lines of at most `width` characters (Vega draws a list as lines), so a long
+    title is not cut at the edge of a 300-px-high chart."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines if len(lines) > 1 else text
 
 
 def _y(o: Outcome, field: str) -> tuple[float, bool]:
@@ -145,7 +158,7 @@ def sweep_chart(result: SweepResult, field: str = "recover_after_power_min") -> 
     x_enc = alt.X("x:Q", title=knob, scale=alt.Scale(zero=False, nice=False),
                   axis=alt.Axis(tickMinStep=1, format="d") if integer else alt.Axis())
     band = alt.Chart(sf).mark_area(opacity=0.2, color=OKABE_ITO["blue"]).encode(
-        x=x_enc, y=alt.Y("lo:Q", title=y_title), y2="hi:Q")
+        x=x_enc, y=alt.Y("lo:Q", title=wrap_title(y_title)), y2="hi:Q")
     line = alt.Chart(sf).mark_line(color=OKABE_ITO["blue"], strokeWidth=2).encode(
         x=x_enc, y="median:Q", tooltip=[alt.Tooltip("x:Q", title=knob), alt.Tooltip("median:Q", title="median"),
                                         alt.Tooltip("lo:Q", title="lowest"), alt.Tooltip("hi:Q", title="highest")])

@@ -87,6 +87,8 @@ def test_every_chapter_renders_with_player_steps_and_lab_link(app, index):
     preset, scenario, notices = from_params(dict(parse_qsl(query, keep_blank_values=True)))
     assert (preset, scenario, notices) == (chapter.preset, chapter.scenario, [])
     assert f"Step 1 of {len(chapter.steps)}" in text
+    assert "${" not in text            # the model's numbers are filled in (classroom.facts)
+    assert re.search(r"simulated time \d+:\d\d h:min", text)   # one time format, with its unit
     # Every step moment lies inside what the player has been given.
     last_t = (data["steps"] - 1) * data["step_s"]
     full = sim.run(chapter.scenario)

@@ -139,3 +139,16 @@ def test_changes_from_the_preset_are_named_in_words():
     line = next(m.value for m in at.markdown if m.value.startswith("**Changed from the preset:**")).replace("\\", "")
     assert "Retry policy: backoff" in line and "Utility power off, 0:15 to 0:45" in line
     assert "retry_policy" not in line and "power_restored_min" not in line and "start_min" not in line
+
+
+def test_compare_says_when_the_generators_brought_power_back():
+    """Issue 14: B 'recovers N min after power returns' while its chart shows the utility feed back
+    later — the power came from the generators, and the page says so."""
+    at = open_page("app_pages/compare.py")
+    verdict = next(m.value for m in at.markdown if m.value.startswith("**A "))
+    b_line = next(line for line in verdict.split("\n") if line.startswith("**B "))
+    s = sim.PRESETS["retry_storm"].scenario
+    utility = sim.clock(max(t for t, on in s.utility_flips() if on))
+    assert "generators took over" in b_line and utility in b_line, b_line
+    key = [m.value for m in at.markdown if m.value.startswith("**A:**") or m.value.startswith("**B:**")]
+    assert len(key) == 2 and all("Power cut" in k for k in key)

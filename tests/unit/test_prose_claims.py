@@ -96,6 +96,13 @@ def test_the_breaker_rule_follows_the_model(truth):
     assert bool(claims.check(ends, flipped)) == truth.breakers_end_storm
 
 
+def test_the_spare_capacity_rule_follows_the_model(truth):
+    said = "Spare capacity at the secondary site does not shorten the storm after the power returns."
+    assert not claims.check(said, truth) if not truth.headroom_shortens else claims.check(said, truth)
+    flipped = claims.Truth(**{**truth.__dict__, "headroom_shortens": not truth.headroom_shortens})
+    assert bool(claims.check(said, flipped)) == flipped.headroom_shortens
+
+
 def test_breakers_alone_in_the_model():
     """What the prose says about breakers is computed: check it against a run with breakers on and
     no operators' load shedding."""
