@@ -276,8 +276,13 @@ def _read_link(state: dict) -> None:
     except (InterventionError, ValueError) as exc:
         state["error"] = f"The link's plan could not be read: {exc}"
         scenario = challenge.SCENARIO
-    state.update(preset=CHALLENGE, scenario=scenario, epoch=state["epoch"] + 1, first=None,
-                 history=[(a.start_min * 60, challenge.SCENARIO) for a in scenario.actions if a.start_min >= challenge.START_MIN])
+    # Each of the plan's actions counts against the budget and can be undone, latest first.
+    history, before = [], challenge.SCENARIO
+    for a in scenario.actions:
+        if a.start_min >= challenge.START_MIN:
+            history.append((a.start_min * 60, before))
+            before = before.replace(actions=before.actions + (a,))
+    state.update(preset=CHALLENGE, scenario=scenario, epoch=state["epoch"] + 1, first=None, history=history)
     _sync_widgets(state)
 
 

@@ -107,3 +107,13 @@ def test_an_action_in_the_lab_becomes_a_scheduled_change(app):
     s = app.session_state["lab.scenario"]
     assert "breakers start_min=90" in [a.text() for a in s.actions]
     assert player_data(app)["actions_enabled"] is True
+
+
+def test_undo_in_a_replayed_plan_keeps_the_actions_before_that_moment(app):
+    app.query_params["challenge"] = "1"
+    app.query_params["plan"] = "shed_load start_min=80;warm_caches start_min=90"
+    app.run()
+    send_trigger(app, "act", {"name": "Undo", "t": 5100.0, "click_id": "u1"})   # 1:25: after the shed, before the warming
+    texts = [a.text() for a in app.session_state.explainer["scenario"].actions]
+    assert texts[1:] == ["shed_load start_min=80"]
+    assert player_data(app)["challenge"]["used"] == 1
