@@ -40,32 +40,31 @@ def _on_preset() -> None:
     st.session_state[P + "epoch"] += 1
 
 
-def _on_switch() -> None:
-    flip = st.session_state[P + "player"].get("power_switch")
-    if not isinstance(flip, dict) or flip.get("click_id") == st.session_state[P + "ack"]:
-        return
-    st.session_state[P + "ack"] = str(flip.get("click_id", ""))
-    s: sim.Scenario = st.session_state[P + "scenario"]
-    try:
-        t_min = min(max(float(flip["t"]), 0.0), s.duration_min * 60) / 60
-        seed_widgets(P, s.with_power_flip(t_min, bool(flip["on"])), FIELDS)
-    except (KeyError, TypeError, ValueError) as exc:
-        st.session_state[P + "error"] = f"The switch could not be applied: {exc}"
-
-
-def _on_act() -> None:
-    """An operator action from the player (sim.operator): it becomes one of the scheduled changes."""
-    req = st.session_state[P + "player"].get("act")
+def _from_player(trigger: str, what: str, change) -> None:
+    """A request from the player (acknowledged by its click id): `change(scenario, request, minute)` gives
+    the new scenario, which the widgets take; a bad request is said, never raised."""
+    req = st.session_state[P + "player"].get(trigger)
     if not isinstance(req, dict) or req.get("click_id") == st.session_state[P + "ack"]:
         return
     st.session_state[P + "ack"] = str(req.get("click_id", ""))
     s: sim.Scenario = st.session_state[P + "scenario"]
     try:
         t_min = min(max(float(req["t"]), 0.0), s.duration_min * 60) / 60
-        seed_widgets(P, operator.act(s, str(req.get("name")), t_min, req.get("value"), req.get("node"),
-                                     architecture.graph()), FIELDS)
+        seed_widgets(P, change(s, req, t_min), FIELDS)
     except (KeyError, TypeError, ValueError) as exc:  # ActionError and ScenarioError are ValueErrors
-        st.session_state[P + "error"] = f"That action could not be taken: {exc}"
+        st.session_state[P + "error"] = f"{what}: {exc}"
+
+
+def _on_switch() -> None:
+    _from_player("power_switch", "The switch could not be applied",
+                 lambda s, req, t: s.with_power_flip(t, bool(req["on"])))
+
+
+def _on_act() -> None:
+    """An operator action from the player (sim.operator): it becomes one of the scheduled changes."""
+    _from_player("act", "That action could not be taken",
+                 lambda s, req, t: operator.act(s, str(req.get("name")), t, req.get("value"), req.get("node"),
+                                                architecture.graph()))
 
 
 if P + "scenario" not in st.session_state:
