@@ -13,6 +13,7 @@ import streamlit as st
 import sim
 from sim.__main__ import scenario_toml
 from sim.outcomes import format_value
+from classroom.ui import chart, title_with_presenter
 from ui import guard, runner
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
@@ -120,7 +121,7 @@ for side in SIDES:
     st.session_state[_key(side, "scenario")] = scenarios[side]
 
 # ---- page -----------------------------------------------------------------------------------------
-st.title("Compare: A against B")
+title_with_presenter("Compare: A against B")
 st.markdown(TEXT["intro"])
 notice_slot = st.empty()
 
@@ -174,7 +175,7 @@ for cid in picked:
     for side, col in zip(SIDES, (left, right)):
         with col:
             st.markdown(f"**{side.upper()}**")
-            st.vega_lite_chart(spec=runs[side]["charts"][cid], width="stretch")
+            chart(runs[side]["charts"][cid], width="stretch")
 
 st.markdown(TEXT["share"])
 share_bar(P + "export")

@@ -12,6 +12,7 @@ import streamlit as st
 import sim
 from sim.links import SWEEP_DEFAULTS, SWEEP_KEYS, SWEEP_LIMITS, sweep_from_params, sweep_to_params
 from sim.sweep import KNOBS, compact, seeds_from, threshold, values_between
+from classroom.ui import chart, title_with_presenter
 from ui import guard, runner
 from ui.widgets import from_params, incoming_link, page_url, share_bar, show_notices, to_params, write_link
 from viz.whatif import SWEEP_OUTCOMES, escape_md, scenario_lines, sections, sweep_chart, sweep_frame
@@ -67,7 +68,7 @@ if link_params is not None:
     st.session_state[P + "notice_for"] = None
 
 # ---- page -----------------------------------------------------------------------------------------
-st.title("Experiment: find the tipping point")
+title_with_presenter("Experiment: find the tipping point")
 st.markdown(TEXT["intro"])
 notice_slot = st.empty()
 
@@ -155,7 +156,7 @@ else:
     sig, result = stored
     if sig != signature:
         st.markdown("*The settings changed since this result was computed: press **Run experiment** to update it.*")
-    st.altair_chart(sweep_chart(result, cfg["y"]), width="stretch")
+    chart(sweep_chart(result, cfg["y"]), width="stretch")
     tip = threshold(result)
     name = KNOBS[result.knob].label.lower()
     if tip:

@@ -16,8 +16,10 @@ import streamlit as st
 import sim
 from sim import challenge, operator
 from sim.interventions import InterventionError, parse_list
+from classroom.ui import chart, presenting, title_with_presenter
 from ui import architecture, guard, runner
 from viz.challenge import card_rows, plans_chart
+from viz.presenter import presenter_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYER_DIR = ROOT / "assets" / "player"
@@ -177,7 +179,7 @@ def _on_rest() -> None:
 # ---- page -----------------------------------------------------------------------------------------
 # Start loading the graph library while the rest of the page renders (the player reuses it).
 st.sidebar.html('<script src="app/static/vendor/vis-network.min.js"></script>', unsafe_allow_javascript=True)
-st.title("Lights Out: a power cut, step by step")
+PRESENTER = title_with_presenter("Lights Out: a power cut, step by step")
 st.markdown(INTRO)
 
 
@@ -234,7 +236,7 @@ def explainer() -> None:
 
     history = state.get("history", [])
     playing_challenge = state["preset"] == CHALLENGE
-    player(key=PLAYER_KEY, data=dict(payload, ack=state["ack"], epoch=state["epoch"], actions_enabled=True,
+    player(key=PLAYER_KEY, data=dict(presenter_payload(payload, presenting()), ack=state["ack"], epoch=state["epoch"], actions_enabled=True,
                                      act_error=state.get("act_error", ""),
                                      undo_after=max((t for t, _ in history), default=None),
                                      challenge={"start": challenge.START_MIN * 60, "budget": challenge.BUDGET,
@@ -347,7 +349,7 @@ def compare_plans() -> None:
         for p in problems:
             st.warning(p)
         if cards:
-            st.altair_chart(plans_chart(cards), width="stretch")
+            chart(plans_chart(cards), width="stretch")
             st.table(card_rows(cards))
 
 

@@ -14,9 +14,11 @@ import streamlit as st
 import sim
 from sim import operator
 from sim.__main__ import scenario_toml
+from classroom.ui import presenting, title_with_presenter
 from ui import architecture, guard, runner
 from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
                         seed_widgets, share_bar, show_notices, to_params, write_link)
+from viz.presenter import presenter_payload
 from viz.whatif import controls, escape_md, groups, outcome_frame, scenario_lines, sections
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,7 +100,7 @@ else:
     st.session_state[P + "good"] = (st.session_state[P + "preset"], scenario, st.session_state[P + "epoch"])
 
 # ---- page -----------------------------------------------------------------------------------------
-st.title("Lab: what if…?")
+title_with_presenter("Lab: what if…?")
 st.markdown(TEXT["intro"])
 notice_slot = st.empty()  # always present, so nothing above the player appears or disappears
 
@@ -140,7 +142,7 @@ if view is None:
     st.stop()
 
 st.markdown(TEXT["results"])
-data = dict(view["payload"], ack=st.session_state[P + "ack"], epoch=st.session_state[P + "epoch"], actions_enabled=True)
+data = dict(presenter_payload(view["payload"], presenting()), ack=st.session_state[P + "ack"], epoch=st.session_state[P + "epoch"], actions_enabled=True)
 player(key=P + "player", data=data, on_power_switch_change=_on_switch, on_act_change=_on_act)
 
 st.markdown(TEXT["outcomes"])

@@ -22,6 +22,7 @@ from classroom.ui import presenter_mode
 from ui import guard, runner
 from viz.charts import chart_specs
 from viz.player import build_payload
+from viz.presenter import presenter_payload
 from viz.whatif import escape_md
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,73 +157,80 @@ top = st.columns([3, 2, 1.2, 1.2], vertical_alignment="bottom")
 top[0].selectbox("Chapter", range(len(CHAPTERS)), key="chapter_pick", on_change=_on_pick,
                  format_func=lambda i: f"{i + 1}. {CHAPTERS[i].title}")
 with top[1]:
-    presenter_mode()
+    PRESENTING = presenter_mode()
 top[2].button("◀ Back", on_click=go, args=(-1,), disabled=idx == 0 and step == 0, width="stretch", key="back_top")
 top[3].button("Next ▶", on_click=go, args=(1,), disabled=idx == len(CHAPTERS) - 1 and step == len(chapter.steps) - 1,
               width="stretch", key="next_top", type="primary")
 
 st.title(f"{idx + 1}. {chapter.title}")
-# If this step cannot be simulated the player keeps the last step that could (and says so above it).
-v, fault = guard.attempt(lambda: view(idx, revealed))
-if v is not None:
-    st.session_state.story_good = (idx, revealed, step)
-    keys_key = f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"
-    t_step = v["steps"][step]
-    st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)} since the start.** "
-                f"Latest event: {escape_md(v['lines'][step])}")   # labels come from the architecture
-else:
-    good = st.session_state.get("story_good")
-    v = guard.attempt(lambda: view(*good[:2]))[0] if good else None
-    fault = guard.text("chapter" if v is not None else "first", reason=fault)
+# Presenter mode: the chapter's text and question beside the player, so that the switch, the clock,
+# the caption, the whole graph and the question fit on one projected screen (the text scrolls).
+stage = st.container(key="presenter_stage")
+text_col, play_col = stage.columns([1, 2], gap="medium") if PRESENTING else (stage, stage)
+with text_col.container(key="story_text"):
+    # If this step cannot be simulated the player keeps the last step that could (and says so above it).
+    v, fault = guard.attempt(lambda: view(idx, revealed))
     if v is not None:
-        t_step = v["steps"][min(good[2], len(v["steps"]) - 1)]
-        keys_key = f"{good[0]}-{good[2]}-{int(good[1])}-{v['payload']['id']}"
-    st.markdown(f"**Step {step + 1} of {len(chapter.steps)}.**")
-st.markdown(model_facts.fill(chapter.body, FACTS))
+        st.session_state.story_good = (idx, revealed, step)
+        keys_key = f"{idx}-{step}-{int(revealed)}-{v['payload']['id']}"
+        t_step = v["steps"][step]
+        st.markdown(f"**Step {step + 1} of {len(chapter.steps)} · simulated time {clock_s(t_step)} since the start.** "
+                    f"Latest event: {escape_md(v['lines'][step])}")   # labels come from the architecture
+    else:
+        good = st.session_state.get("story_good")
+        v = guard.attempt(lambda: view(*good[:2]))[0] if good else None
+        fault = guard.text("chapter" if v is not None else "first", reason=fault)
+        if v is not None:
+            t_step = v["steps"][min(good[2], len(v["steps"]) - 1)]
+            keys_key = f"{good[0]}-{good[2]}-{int(good[1])}-{v['payload']['id']}"
+        st.markdown(f"**Step {step + 1} of {len(chapter.steps)}.**")
+    st.markdown(model_facts.fill(chapter.body, FACTS))
 
-if qid:
-    q = QUESTIONS[qid]
-    out, why = guard.attempt(lambda: outcome(qid, chapter.scenario), budget=4 * guard.budget_s())  # a few runs
-    options = dict(q.options(out)) if out is not None else {}
-    with st.container(border=True):
-        st.subheader("Predict, then reveal")
-        if out is None:
-            st.warning(guard.text("question", reason=why), icon="⚠️")
-        elif prediction is None:
-            st.markdown(model_facts.fill(q.prompt(out), FACTS))
-            st.radio("Your prediction", list(options), index=None, key=f"predict_{qid}",
-                     format_func=lambda k: options[k])
-            st.button("Reveal the answer", key=f"reveal_{qid}", on_click=_reveal, args=(qid,),
-                      disabled=st.session_state.get(f"predict_{qid}") is None,
-                      help="Choose a prediction first; the answer is computed from the model.")
-        else:
-            st.markdown(model_facts.fill(q.prompt(out), FACTS))
-            right, text = feedback(q, out, prediction)
-            text = model_facts.fill(text, FACTS)
-            st.markdown(f"**Your prediction:** {options.get(prediction, prediction)}")
-            (st.success if right else st.warning)(text, icon="✔️" if right else "✖️")
-            st.button("Ask me again", key=f"again_{qid}", on_click=_ask_again, args=(qid,))
-    full = guard.attempt(lambda: view(idx, True))[0] if prediction is None and not fault else None
-    if full is not None and full["end"] > v["end"]:
-        st.markdown(f"*The graph and charts below run only up to {clock_s(v['end'])}: predict first, "
-                    "then the rest of this chapter is revealed.*")
-if revealed and chapter.after:
-    st.markdown(model_facts.fill(chapter.after, FACTS))
+    if qid:
+        q = QUESTIONS[qid]
+        out, why = guard.attempt(lambda: outcome(qid, chapter.scenario), budget=4 * guard.budget_s())  # a few runs
+        options = dict(q.options(out)) if out is not None else {}
+        with st.container(border=True, key="story_question"):
+            st.subheader("Predict, then reveal")
+            if out is None:
+                st.warning(guard.text("question", reason=why), icon="⚠️")
+            elif prediction is None:
+                st.markdown(model_facts.fill(q.prompt(out), FACTS))
+                st.radio("Your prediction", list(options), index=None, key=f"predict_{qid}",
+                         format_func=lambda k: options[k])
+                st.button("Reveal the answer", key=f"reveal_{qid}", on_click=_reveal, args=(qid,),
+                          disabled=st.session_state.get(f"predict_{qid}") is None,
+                          help="Choose a prediction first; the answer is computed from the model.")
+            else:
+                st.markdown(model_facts.fill(q.prompt(out), FACTS))
+                right, text = feedback(q, out, prediction)
+                text = model_facts.fill(text, FACTS)
+                st.markdown(f"**Your prediction:** {options.get(prediction, prediction)}")
+                (st.success if right else st.warning)(text, icon="✔️" if right else "✖️")
+                st.button("Ask me again", key=f"again_{qid}", on_click=_ask_again, args=(qid,))
+        full = guard.attempt(lambda: view(idx, True))[0] if prediction is None and not fault else None
+        if full is not None and full["end"] > v["end"]:
+            st.markdown(f"*The graph and charts run only up to {clock_s(v['end'])}: predict first, "
+                        "then the rest of this chapter is revealed.*")
+    if revealed and chapter.after:
+        st.markdown(model_facts.fill(chapter.after, FACTS))
 
-note_slot = st.empty()  # always present, so nothing above the player appears or disappears
-if fault:
-    note_slot.error(fault, icon="⚠️")
-elif st.session_state.switch_note:
-    note_slot.info("In the story the power schedule is fixed. To flip the switch yourself, open this chapter in the Lab.")
-if v is None:
-    st.stop()
-data = dict(v["payload"], ack=st.session_state.switch_ack, epoch=0)
-player(key="story_player", data=data, on_power_switch_change=_on_switch)
-story_keys(key="story_keys", data={"seek_t": t_step, "key": keys_key}, on_nav_change=_on_keys)
+with play_col:
+    note_slot = st.empty()  # always present, so nothing above the player appears or disappears
+    if fault:
+        note_slot.error(fault, icon="⚠️")
+    elif st.session_state.switch_note:
+        note_slot.info("In the story the power schedule is fixed. To flip the switch yourself, open this chapter in the Lab.")
+    if v is None:
+        st.stop()
+    data = dict(presenter_payload(v["payload"], PRESENTING), ack=st.session_state.switch_ack, epoch=0)
+    player(key="story_player", data=data, on_power_switch_change=_on_switch)
+    story_keys(key="story_keys", data={"seek_t": t_step, "key": keys_key, "presenter": PRESENTING}, on_nav_change=_on_keys)
 
 st.subheader("Things to try")
 st.markdown(model_facts.fill(chapter.try_this, FACTS))
-st.markdown(f"[Open this chapter's scenario in the Lab](lab?{urlencode(chapter.lab_query())}) — "
+lab_query = {**chapter.lab_query(), **({"presenter": "1"} if PRESENTING else {})}
+st.markdown(f"[Open this chapter's scenario in the Lab](lab?{urlencode(lab_query)}) — "
             f"preset *{sim.PRESETS[chapter.preset].title}*"
             + (f", with {', '.join(f'{k} = {val}' for k, val in chapter.settings)}" if chapter.settings else "") + ".")
 

@@ -2,11 +2,14 @@
 // Installed on window in the capture phase, so it runs before the player's own keys (which would
 // otherwise take → ← space for stepping the animation). Keys inside form controls are left alone;
 // space on a focused button keeps activating that button.
-// It also drives the player to the step's moment: pause, then seek (window.player is the player's API).
-const SKIP_ALL = "input, textarea, select, [contenteditable], [role=slider], [role=radio], [role=radiogroup]," +
-  " [role=combobox], [role=listbox], [role=option], [role=spinbutton], [role=textbox], [role=menu]," +
-  " [role=menuitem], [role=tab], [role=switch], [role=checkbox]";
-const ACTIVATES = "button, a, summary, [role=button], [role=link]";
+// It also drives the player to the step's moment: pause, then seek (window.player is the player's API);
+// in presenter mode it then brings the question and the player into view.
+// A toggle or checkbox keeps only space (which flips it): a clicker's keys work right after the
+// presenter toggle was switched on, while the toggle still has the focus.
+const SKIP_ALL = "input:not([type=checkbox]), textarea, select, [contenteditable], [role=slider], [role=radio]," +
+  " [role=radiogroup], [role=combobox], [role=listbox], [role=option], [role=spinbutton], [role=textbox]," +
+  " [role=menu], [role=menuitem], [role=tab]";
+const ACTIVATES = "button, a, summary, [role=button], [role=link], input[type=checkbox], [role=switch], [role=checkbox]";
 const NEXT = new Set(["ArrowRight", "PageDown", "."]);
 const BACK = new Set(["ArrowLeft", "PageUp"]);
 const state = { trigger: null, seq: 0, installed: false, seekKey: null, touched: false };
@@ -46,11 +49,24 @@ function seek(data) {
       p.seek(Number(data.seek_t));
       confirmations += 1;
       document.body.dataset.storyStep = key;
+      if (data.presenter) present();
     }
     // The player may still be applying new data: apply again a few times, until the reader acts.
     if (tries > 0 && confirmations < 3) setTimeout(() => go(tries - 1), 250);
   };
   go(40);
+}
+
+// Presenter mode: the question fully in view in its scrolling column (or that column at its top),
+// then the text-and-player block at the top of the screen.
+function present() {
+  const box = document.querySelector(".st-key-story_text"), q = document.querySelector(".st-key-story_question");
+  if (box && q) {
+    const b = box.getBoundingClientRect(), r = q.getBoundingClientRect();
+    if (r.bottom > b.bottom) box.scrollTop += Math.min(r.bottom - b.bottom + 8, r.top - b.top);
+    else if (r.top < b.top) box.scrollTop -= b.top - r.top;
+  } else if (box) box.scrollTop = 0;
+  if (window.player && typeof window.player.present === "function") window.player.present();
 }
 
 export default function ({ data, setTriggerValue }) {

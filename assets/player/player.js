@@ -26,6 +26,18 @@ const STYLE = [
 ];
 const HEADINGS = { facility: "Power & cooling", infrastructure: "Infrastructure", datastore: "Data",
   queue: "Data", cache: "Caches & workers", service: "Services", edge: "Edge", feature: "What users do" };
+// A presentation clicker sends PageDown / PageUp (some send → / ←). In presenter mode they move to the
+// next / previous thing the model says (a caption), and work even while a toggle or button has the
+// focus — only text fields and pickers keep their keys.
+const CLICKER_SKIP = "textarea, select, [contenteditable], input:not([type=checkbox]):not([type=radio]):not([type=button])," +
+  " [role=slider], [role=combobox], [role=listbox], [role=option], [role=spinbutton], [role=textbox], [role=menu], [role=radio]";
+const PRESENTER_SCALE = 1.5;
+// Presenter mode spreads the layout so the larger labels do not overlap (columns × 1.1, rows × 1.4).
+const PRESENTER_SPREAD = [1.1, 1.4];
+// Below this graph width (a phone) the columns become rows, "What users do" at the top, wrapped
+// PER_ROW nodes a row: the whole graph at a readable scale, scrolled with the page.
+const VERTICAL_BELOW = 600;
+const PER_ROW = 3;
 const SKIP_KEYS = "input, textarea, select, button, a, [contenteditable], [role=slider], [role=switch]," +
   " [role=combobox], [role=listbox], [role=option], [role=spinbutton], [role=textbox], [role=menu]";
 
@@ -93,7 +105,7 @@ class Player {
       ops: q(".lo-ops-row"), opsStatus: q(".lo-ops-status"), marks: q(".lo-marks"),
       users: q(".lo-users-list"), usersTime: q(".lo-users-time"),
       find: q(".lo-find"), findInput: q(".lo-find-input"), findList: q("#lo-find-list"), findResult: q(".lo-find-result"),
-      group: q(".lo-group"),
+      group: q(".lo-group"), keys: q(".lo-keys"), presenterKeys: q(".lo-keys-presenter"),
     };
     this.t = 0; this.playing = true; this.speed = 1; this.shownStep = -1;
     this.data = null; this.pending = null; this.charts = []; this.chartKey = null; this.epoch = null;
@@ -115,6 +127,8 @@ class Player {
     u.find.onsubmit = (e) => { e.preventDefault(); this.find(u.findInput.value); };
     u.group.onclick = () => this.setGrouped(u.group.getAttribute("aria-pressed") !== "true");
     document.addEventListener("keydown", this.onKey);
+    this.onResize = () => this.fitHeight();
+    window.addEventListener("resize", this.onResize);
     this.api = {
       play: () => this.play(), pause: () => this.pause(), step: (n = 1) => this.step(n),
       seek: (t) => this.seek(Number(t)), time: () => this.t, states: () => this.states(),
@@ -143,6 +157,12 @@ class Player {
       group: (on = true) => this.setGrouped(Boolean(on)),
       // What the "What users see" panel says now: [[label, mark, words], …]
       users: () => [...this.ui.users.children].map((li) => [li.dataset.label, li.dataset.mark, li.dataset.words]),
+      // Presenter mode: bring the switch, clock, caption and graph (and what sits beside them) into view.
+      present: () => this.present(),
+      // What the model says and when: [[simulated seconds, caption], …] (the clicker's stops).
+      captions: () => (this.data ? this.data.captions.map((c) => c.slice()) : []),
+      // Rendered size (px) of the graph's node labels, for tests of presenter mode's larger text.
+      labelPx: () => (this.network ? this.fontSize() * this.network.getScale() : null),
     };
     window.player = this.api;
   }
@@ -153,7 +173,10 @@ class Player {
     if (first) performance.mark("lo-first-data");
     const structure = (d) => d.nodes.map((n) => n.id + "@" + n.x + "," + n.y).join("|") + "#" +
       d.edges.map((e) => e.from + ">" + e.to).join("|");
-    const rebuild = first || structure(data) !== structure(this.data);
+    const rebuild = first || structure(data) !== structure(this.data) || Boolean(data.presenter) !== this.presenter;
+    this.presenter = Boolean(data.presenter);
+    this.root.dataset.presenter = this.presenter ? "1" : "0";
+    this.ui.keys.hidden = this.presenter; this.ui.presenterKeys.hidden = !this.presenter;
     const changed = data.id !== (this.data && this.data.id);
     if (changed) this.receivedAt = performance.now();
     this.data = data;
@@ -180,6 +203,7 @@ class Player {
       if (rebuild || !this.network) this.build();
       this.shownStep = -1;
       this.render();
+      this.fitHeight();
       if (changed) { this.version++; this.appliedAt = performance.now(); }
       this.root.dataset.version = String(this.version);
       this.root.dataset.partial = data.partial ? "1" : "0";
@@ -199,32 +223,39 @@ class Player {
 
   build() {
     const d = this.data;
-    this.nodesDS = new vis.DataSet(d.nodes.map((n) => ({ id: n.id, x: n.x, y: n.y, fixed: true })));
+    this.mode = this.layoutMode();
+    this.root.dataset.layout = this.mode;
+    this.place();
+    this.nodesDS = new vis.DataSet(d.nodes.map((n, j) => ({ id: n.id, x: this.pos[j].x, y: this.pos[j].y, fixed: true })));
     this.edgesDS = new vis.DataSet(d.edges.map((e, i) => ({ id: i, from: e.from, to: e.to })));
     if (this.network) this.network.destroy();
     this.network = new vis.Network(this.ui.graph, { nodes: this.nodesDS, edges: this.edgesDS }, {
       physics: false, layout: { randomSeed: 1, improvedLayout: false },
-      interaction: { dragNodes: false, zoomView: false, dragView: true, hover: true, tooltipDelay: 120,
+      interaction: { dragNodes: false, zoomView: false, dragView: this.mode !== "vertical", hover: true, tooltipDelay: 120,
         keyboard: false, selectConnectedEdges: false },
-      nodes: { size: 14, borderWidth: 2, font: { size: 17, face: "sans-serif", color: "#1f2230", multi: false },
-        widthConstraint: { maximum: 130 } },
-      edges: { smooth: { type: "cubicBezier", forceDirection: "horizontal", roundness: 0.4 },
+      nodes: { size: 14 * this.scale(), borderWidth: 2, font: { size: this.fontSize(), face: "sans-serif", color: "#1f2230", multi: false },
+        widthConstraint: { maximum: 130 * this.scale() } },
+      edges: { smooth: { type: "cubicBezier", forceDirection: this.mode === "vertical" ? "vertical" : "horizontal", roundness: 0.4 },
         arrows: { to: { enabled: false } }, selectionWidth: 0, hoverWidth: 0 },
     });
     this.ui.findList.replaceChildren(...d.nodes.map((n) => { const o = el("option"); o.value = n.label; return o; }));
     this.ui.group.hidden = d.nodes.length <= GROUP_ABOVE;
     this.grouped = false;
-    const headings = this.headings();
+    const headings = this.heads;
     this.network.once("afterDrawing", () => performance.mark("lo-graph-drawn"));
     this.network.on("afterDrawing", (ctx) => {
       ctx.save();
-      ctx.font = "bold 18px sans-serif"; ctx.fillStyle = "#3b3f4c"; ctx.textAlign = "center";
+      ctx.font = "bold " + Math.round(18 * this.scale()) + "px sans-serif"; ctx.fillStyle = "#3b3f4c"; ctx.textAlign = "center";
       for (const h of headings) ctx.fillText(h.text, h.x, h.y);
       ctx.restore();
       this.root.dataset.drawn = "1";
     });
+    this.fitHeight();
     this.network.once("afterDrawing", () => this.autoFit());
-    this.resize = new ResizeObserver(() => this.autoFit());
+    this.resize = new ResizeObserver(() => {
+      if (this.layoutMode() !== this.mode) { this.relayout(); return; }
+      this.autoFit();
+    });
     this.resize.observe(this.ui.graph);
   }
 
@@ -236,20 +267,120 @@ class Player {
     if (this.network.getScale() < MIN_SCALE) this.network.moveTo({ scale: MIN_SCALE, animation: false });
   }
 
-  headings() {
-    const cols = new Map();
-    let top = Infinity;
-    for (const n of this.data.nodes) {
-      top = Math.min(top, n.y);
-      if (!cols.has(n.x)) cols.set(n.x, n.kind);
+  scale() { return this.presenter ? PRESENTER_SCALE : 1; }
+  fontSize() { return 17 * this.scale(); }
+
+  // The graph's height. Presenter mode: the rest of the screen below the switch, clock and caption, so
+  // that all of them (and, on the Story, the question beside them) fit on one projected screen.
+  fitHeight() {
+    const g = this.ui.graph;
+    if (this.mode === "vertical" && this.graphHeight) {   // a phone: the whole graph, as tall as it needs
+      const k = Math.min(1.1, (g.clientWidth - 10) / ((PER_ROW - 1) * 125 + 150));
+      const h = Math.ceil((this.graphHeight + 90) * k) + "px";
+      if (g.style.height !== h) g.style.height = h;
+      return;
     }
-    const out = [];
-    for (const [x, kind] of [...cols.entries()].sort((a, b) => a[0] - b[0])) {
-      const text = HEADINGS[kind] || kind;
-      const prev = out[out.length - 1];
-      if (prev && prev.text === text) { prev.x2 = x; } else out.push({ text, x1: x, x2: x });
+    if (!this.presenter) { g.style.height = ""; return; }
+    const top = this.stage().getBoundingClientRect().top, graphTop = g.getBoundingClientRect().top;
+    const h = Math.max(260, Math.floor(window.innerHeight - this.headerBottom() - (graphTop - top) - 12));
+    if (g.style.height !== h + "px") g.style.height = h + "px";
+  }
+
+  // What presenter mode keeps in view: the Story's text-and-player block, or the player itself.
+  stage() { return this.root.closest("[class*='st-key-presenter_stage']") || this.root; }
+  headerBottom() {
+    const h = document.querySelector('[data-testid="stHeader"]');
+    return h ? Math.max(0, h.getBoundingClientRect().bottom) : 0;
+  }
+
+  present() {
+    this.fitHeight();
+    const stage = this.stage();
+    let box = stage.parentElement;
+    while (box && box !== document.body) {
+      const oy = getComputedStyle(box).overflowY;
+      if ((oy === "auto" || oy === "scroll") && box.scrollHeight > box.clientHeight) break;
+      box = box.parentElement;
     }
-    return out.map((h) => ({ text: h.text, x: (h.x1 + h.x2) / 2, y: top - 50 }));
+    const scroller = box && box !== document.body ? box : document.scrollingElement;
+    scroller.scrollTop += stage.getBoundingClientRect().top - this.headerBottom() - 6;
+  }
+
+  // In view: the stage's top below the header and the graph's bottom on the screen.
+  inView() {
+    const s = this.stage().getBoundingClientRect(), g = this.ui.graph.getBoundingClientRect();
+    return s.top >= this.headerBottom() - 2 && g.bottom <= window.innerHeight + 2;
+  }
+
+  // The moments the model says something new (captions), for the clicker.
+  nextMoment(dir) {
+    const half = this.data.step_s / 2, times = this.data.captions.map((c) => c[0]);
+    if (dir > 0) return times.find((x) => x > this.t + half);
+    const before = times.filter((x) => x < this.t - half);
+    return before.length ? before[before.length - 1] : 0;
+  }
+
+  clicker(dir) {
+    if (!this.inView()) { this.present(); return; }       // the first press brings the stage into view
+    const t = this.nextMoment(dir);
+    if (t === undefined) { this.play(); return; }          // nothing more is said: let it run
+    this.pause();
+    this.seek(t);
+    this.present();
+  }
+
+  layoutMode() {
+    if (this.presenter) return "presenter";
+    const w = this.ui.graph.clientWidth;
+    return w && w < VERTICAL_BELOW ? "vertical" : "wide";
+  }
+
+  // A different layout (the window was resized across VERTICAL_BELOW): draw the graph again.
+  relayout() {
+    if (this.resize) this.resize.disconnect();
+    this.shownNodes = null; this.shownEdges = null; this.shownStep = -1;
+    this.build();
+    this.render();
+  }
+
+  // Where each node is drawn (this.pos, in payload order) and the column headings (this.heads).
+  place() {
+    const nodes = this.data.nodes;
+    if (this.mode !== "vertical") {
+      const [sx, sy] = this.mode === "presenter" ? PRESENTER_SPREAD : [1, 1];
+      this.pos = nodes.map((n) => ({ x: n.x * sx, y: n.y * sy }));
+      const cols = new Map();
+      let top = Infinity;
+      nodes.forEach((n, j) => { top = Math.min(top, this.pos[j].y); if (!cols.has(this.pos[j].x)) cols.set(this.pos[j].x, n.kind); });
+      const out = [];
+      for (const [x, kind] of [...cols.entries()].sort((a, b) => a[0] - b[0])) {
+        const text = HEADINGS[kind] || kind;
+        const prev = out[out.length - 1];
+        if (prev && prev.text === text) { prev.x2 = x; } else out.push({ text, x1: x, x2: x });
+      }
+      this.heads = out.map((h) => ({ text: h.text, x: (h.x1 + h.x2) / 2, y: top - 50 }));
+      this.graphHeight = null;
+      return;
+    }
+    // Vertical: each column of the wide layout becomes rows, users' features first.
+    const byX = new Map();
+    nodes.forEach((n, j) => { if (!byX.has(n.x)) byX.set(n.x, []); byX.get(n.x).push(j); });
+    const cols = [...byX.entries()].sort((a, b) => b[0] - a[0]);
+    this.pos = new Array(nodes.length);
+    this.heads = [];
+    let y = 0, last = null;
+    const dx = 125, dy = 100;
+    for (const [, members] of cols) {
+      members.sort((a, b) => nodes[a].y - nodes[b].y);
+      const text = HEADINGS[nodes[members[0]].kind] || nodes[members[0]].kind;
+      if (text !== last) { y += last === null ? 0 : 30; this.heads.push({ text, x: 0, y }); y += 45; last = text; }
+      for (let k = 0; k < members.length; k += PER_ROW) {
+        const row = members.slice(k, k + PER_ROW);
+        row.forEach((j, i) => { this.pos[j] = { x: (i - (row.length - 1) / 2) * dx, y }; });
+        y += dy;
+      }
+    }
+    this.graphHeight = y;
   }
 
   fillLog(data) {
@@ -581,12 +712,13 @@ class Player {
     if (on && !this.grouped) {
       const byX = new Map();
       d.nodes.forEach((n) => { if (!byX.has(n.x)) byX.set(n.x, []); byX.get(n.x).push(n); });
+      const at = (members, axis) => members.reduce((a, n) => a + this.pos[d.nodes.indexOf(n)][axis], 0) / members.length;
       this.groups = [];
       for (const [x, members] of byX) {
         if (members.length < 2) continue;
         const id = "group:" + x, ids = new Set(members.map((n) => n.id));
         this.network.cluster({ joinCondition: (o) => ids.has(o.id),
-          clusterNodeProperties: { id, x, y: members.reduce((a, n) => a + n.y, 0) / members.length,
+          clusterNodeProperties: { id, x: at(members, "x"), y: at(members, "y"),
             shape: "box", font: { size: 17, multi: false }, fixed: true } });
         this.groups.push({ id, members: members.map((n) => d.nodes.indexOf(n)), kind: members[0].kind });
       }
@@ -650,6 +782,14 @@ class Player {
   onKey(e) {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || !this.data) return;
     const target = e.target instanceof Element ? e.target : null;
+    if (this.presenter && !(target && target.closest(CLICKER_SKIP))) {
+      const dir = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 }[e.key];
+      if (dir && !(target && target.closest(".lo-player") && e.key.startsWith("Arrow") && target.closest(SKIP_KEYS))) {
+        e.preventDefault();
+        this.clicker(dir);
+        return;
+      }
+    }
     if (target && target.closest(SKIP_KEYS)) return;
     if (e.key === " " || e.code === "Space") { this.playing ? this.pause() : this.play(); }
     else if (e.key === "ArrowRight") this.step(1);
@@ -739,6 +879,7 @@ class Player {
 
   destroy() {
     this.alive = false;
+    window.removeEventListener("resize", this.onResize);
     document.removeEventListener("keydown", this.onKey);
     if (this.resize) this.resize.disconnect();
     if (this.network) this.network.destroy();

@@ -252,3 +252,29 @@ def test_story_keys_script_parses():
     done = subprocess.run([node, "--check", "--input-type=module"], input=js.read_text(encoding="utf-8"),
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_presenter_mode_on_the_simulating_pages(app):
+    """Issue 14: ?presenter=1 is read by the Explainer too; the player gets the flag and charts with
+    larger text; presenter mode survives moving to another page; the Compare page's charts grow."""
+    app.query_params["presenter"] = "1"
+    at = app.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="presenter").value is True
+    data = story_player_data(at)
+    assert data["presenter"] is True
+    assert data["charts"] and all(c["spec"]["usermeta"]["enlarged"] for c in data["charts"])
+    assert "stSidebar" in "\n".join(h.proto.body for h in at.get("html"))
+    at.switch_page("app_pages/story.py")
+    at.run()
+    assert at.toggle(key="presenter").value is True
+    assert story_player_data(at)["presenter"] is True
+    at.switch_page("app_pages/compare.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.toggle(key="presenter").value is True
+    specs = [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+    assert specs and all(s["usermeta"]["enlarged"] for s in specs)
+    at.toggle(key="presenter").set_value(False).run()
+    specs = [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+    assert specs and not any(s.get("usermeta", {}).get("enlarged") for s in specs)

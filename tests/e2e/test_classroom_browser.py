@@ -208,7 +208,7 @@ def axe_audit(page) -> list[dict]:
     return result
 
 
-AUDITS = [("", "explainer"), ("lab", "lab"), ("compare", "compare"), ("experiment", "experiment"),
+AUDITS = [("", "explainer"), ("?presenter=1", "explainer"), ("lab", "lab"), ("lab?presenter=1", "lab"), ("compare", "compare"), ("experiment", "experiment"),
           ("story?chapter=1", "story"), ("story?chapter=3", "story"), ("story?chapter=6&presenter=1", "story"),
           ("teacher", "teacher"), ("about", "about"), ("about?presenter=1", "about")]
 
