@@ -31,6 +31,10 @@ def enlarge(spec: dict[str, Any], k: float = SCALE) -> dict[str, Any]:
         section = config.setdefault(part, {})
         for key, size in sizes.items():
             section.setdefault(key, size * k)
+    if out.get("width") == "container":
+        # Larger axis labels must not push the chart past its box (a scrolling figure): fit the
+        # whole chart, padding included, to the width.
+        out.setdefault("autosize", {"type": "fit-x", "contains": "padding"})
     out.setdefault("usermeta", {})["enlarged"] = True
     return out
 

@@ -52,6 +52,11 @@ def chart_text_px(page) -> float:
         return s[Math.floor(s.length / 2)]; }""")
 
 
+def charts_fit(page) -> bool:
+    """No chart is wider than its box (a chart embedded before the others arrived once was)."""
+    return page.evaluate("[...document.querySelectorAll('.lo-chart')].every(f => f.scrollWidth <= f.clientWidth + 1)")
+
+
 def turn_presenter_on(page) -> None:
     """By keyboard, as a teacher at the laptop would: Tab to the toggle, Space. The focus stays on it."""
     press_until(page, "Tab", "document.activeElement && document.activeElement.getAttribute('aria-label') === 'Presenter mode'")
@@ -78,8 +83,11 @@ def test_explainer_presenter_mode_with_a_clicker(browser, app_url, artifacts):
     page.wait_for_timeout(1500)
     normal_label = page.evaluate("window.player.labelPx()")
     normal_chart = chart_text_px(page)
+    assert charts_fit(page)
     turn_presenter_on(page)
     big_chart = chart_text_px(page)
+    page.wait_for_timeout(1000)
+    assert charts_fit(page)
     assert big_chart >= 1.5 * normal_chart - 0.01, (normal_chart, big_chart)
     assert page.evaluate("window.player.labelPx()") >= 1.5 * normal_label - 0.01
     page.evaluate("window.player.pause()")
