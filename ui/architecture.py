@@ -69,10 +69,17 @@ def text() -> str:
     return chosen.text if chosen is not None else _DEFAULT_TEXT
 
 
+@lru_cache(maxsize=32)
+def _check(text: str, source: str) -> str:
+    """check_architecture, kept for the texts seen last: every rerun of the page (a click anywhere)
+    validates the editor's text again, and a 256 KB text takes a noticeable moment."""
+    return check_architecture(text, source)
+
+
 def make(text: str, source: str) -> tuple[Chosen | None, str]:
     """(the architecture, "") if the text is valid — None for the built-in app's own text — else
     (None, its one-line message naming `source`)."""
-    problem = check_architecture(text, source)
+    problem = _check(text, source)
     if problem:
         return None, problem
     if text == _DEFAULT_TEXT:
