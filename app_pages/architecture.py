@@ -242,8 +242,9 @@ else:
         dependents = blast_radius(g, node)
 
 hit = {d.feature for d in dependents} | {n for d in dependents for n in d.path}
-st.iframe(archpage.graph_html(g, focus=focus, hit=hit, hit_edges=archpage.hit_edges(dependents)), height=560,
-          alt="Architecture graph")
+st.iframe(architecture.drawing(architecture.text(), tuple(focus), frozenset(hit),
+                               frozenset(archpage.hit_edges(dependents))),
+          height=560, alt="Architecture graph")
 
 if named:
     left, right = st.columns(2)
