@@ -3,6 +3,8 @@ architecture, the chosen architecture used by the other pages, links, blast radi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sim.architecture import ARCH_DIR
@@ -12,6 +14,7 @@ from ui import architecture
 
 PAGE = "app_pages/architecture.py"
 HOSTILE = ["<img src=x onerror=alert(1)>", "</script><script>alert(1)</script>", "{{7*7}}"]
+UNESCAPED = re.compile(r"(?<!\\)<")        # a "<" Markdown would take for the start of a tag
 
 
 def hostile_text() -> str:
@@ -238,3 +241,35 @@ def test_an_intervention_s_blast_radius_and_a_bad_one_says_what_is_allowed(app):
     assert not at.exception
     rows = {r["Feature"]: r for r in at.dataframe[0].value.to_dict("records")}
     assert rows["Check out"]["Failed at"] == "0:10" and rows["Check out"]["Predicted"] == "yes"
+
+
+def page_text(at) -> str:
+    """The page's Markdown but the format's reference (ours, with `<id>` in code spans)."""
+    from viz.archpage import reference
+
+    head = reference().strip()[:60]
+    return " ".join(m.value for m in at.markdown if not m.value.strip().startswith(head))
+
+
+def test_a_hostile_hall_label_and_intervention_stay_text(app):
+    at = _open(app)
+    text = hostile_text().replace('label = "Hall A"', "label = '<img src=x onerror=alert(1)> {{7*7}}'", 1)
+    assert "<img src=x onerror=alert(1)> {{7*7}}" in text
+    at = type_text(at, text)
+    assert not at.exception and at.success, [e.value for e in at.error]
+    at.radio(key="arch.what").set_value("hall").run()
+    md = page_text(at)
+    assert not UNESCAPED.search(md) and "\\<img src=x" in md and "49" not in md
+    assert "<img src=x onerror=alert(1)> {{7*7}} (A, " in at.selectbox(key="arch.hall").format_func("A")  # a select shows text
+    at.radio(key="arch.what").set_value("action").run()
+    at.text_input(key="arch.action").input("node_stop node=<script>alert(1)</script> start_min=5").run()
+    err = at.error[0].value
+    assert "<script>" not in err and "not a node that runs servers" in err
+    at.text_input(key="arch.action").input("hall_power hall=A start_min=5 end_min=9").run()
+    md = page_text(at)
+    assert "No user feature" not in md and not UNESCAPED.search(md)
+    at.button(key="arch.run").click().run()
+    assert not at.exception
+    md = page_text(at)
+    assert "What the run shows" in md and not UNESCAPED.search(md)
+    assert "\\<img src=x onerror=alert\\(1\\)\\> \\{\\{7\\*7\\}\\} loses power" in md
