@@ -24,6 +24,7 @@ from sim.blast import action_radius, blast_radius, can_stop, compare_with, hall_
 from sim.files import ARCHITECTURE_MAX_BYTES
 from sim.interventions import KINDS, Intervention, InterventionError, describe, parse, target_problem
 from sim.links import ARCH_LINK_MAX_CHARS, ARCH_PARAM, architecture_from_param, architecture_to_param
+from sim.timeline import clock
 from ui import architecture, guard, runner
 from ui.widgets import page_url
 from viz import archpage
@@ -284,6 +285,10 @@ if named:
                         st.markdown(say("missed", count=escape_md(", ".join(missed))))
                     if kept:
                         st.markdown(say("absorbed", count=escape_md(", ".join(kept))))
+                    stuck = [archpage.label(g, r.feature) for r in rows if r.failed_s is not None and r.recovered_s is None]
+                    if stuck and action.end_min is not None:
+                        st.markdown(say("stuck", count=escape_md(", ".join(stuck)),
+                                        end=clock(action.end_min * 60.0)))
                     tl = runner.timeline(scenario)
                     backlog = [v for v in tl.metrics.get("backlog_events", []) if v == v]
                     if backlog and max(backlog) > 1:
