@@ -278,3 +278,18 @@ def test_a_hostile_hall_label_and_intervention_stay_text(app):
     md = page_text(at)
     assert "What the run shows" in md and not UNESCAPED.search(md)
     assert "\\<img src=x onerror=alert\\(1\\)\\> \\{\\{7\\*7\\}\\} loses power" in md
+
+
+def test_the_editor_script_parses():
+    """JS syntax errors would only show at run time in the browser."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("node is not installed")
+    js = Path(__file__).resolve().parents[2] / "assets" / "architecture_page" / "editor.js"
+    done = subprocess.run([node, "--check", "--input-type=module"], input=js.read_text(encoding="utf-8"),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
