@@ -7,7 +7,12 @@ healthy and when it was healthy again. Side by side they show what the graph alo
 that a cache, a fallback or an optional call absorbs, and features with no path at all that fail
 anyway because retries and overload reach them through shared callers.
 
-Pure: networkx and the Timeline only.
+The same view works for a hall (every server it powers: a hall losing power takes them all, while a
+node that also runs in another hall keeps those servers) and for an intervention (the union of the
+blast radii of the nodes it touches: a node, a call's callee as seen through that call, a hall, the
+utility feed, a feature's demand).
+
+Pure: networkx, the Timeline and the Intervention only.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from .interventions import SERVER_KINDS
+from .interventions import SERVER_KINDS, Intervention
 from .simulation import HEALTHY_SUCCESS
 from .timeline import Timeline
 
@@ -29,6 +34,8 @@ class Dependent:
     feature: str
     path: tuple[str, ...]
     required: bool
+    # nodes on the path that keep servers elsewhere (a hall's blast radius: they may keep serving)
+    partial: tuple[str, ...] = ()
 
 
 def features(g: nx.DiGraph) -> list[str]:
@@ -41,19 +48,31 @@ def blast_radius(g: nx.DiGraph, node: str) -> list[Dependent]:
     and power edge of the nodes they reach. A feature itself is its own blast radius."""
     if node not in g:
         raise KeyError(node)
+    return radius_of(g, (node,))
+
+
+def radius_of(g: nx.DiGraph, targets: tuple[str, ...] | list[str]) -> list[Dependent]:
+    """Every feature that depends on any of the targets (the union of their blast radii), each with
+    one shortest path to the nearest of them; nearest first (then by id)."""
+    goal = set(targets)
+    missing = goal - set(g)
+    if missing:
+        raise KeyError(sorted(missing)[0])
     out = []
     for f in features(g):
-        path = _path(g, f, node)
+        path = _path(g, f, goal)
         if path is not None:
             out.append(Dependent(f, path, all(_required(g, u, v) for u, v in zip(path, path[1:]))))
     return sorted(out, key=lambda d: (len(d.path), d.feature))
 
 
-def _path(g: nx.DiGraph, feature: str, target: str) -> tuple[str, ...] | None:
-    """A shortest path from the feature to the target over the edges its requests use (BFS)."""
+def _path(g: nx.DiGraph, feature: str, targets: str | set[str]) -> tuple[str, ...] | None:
+    """A shortest path from the feature to a target over the edges its requests use (BFS)."""
+    goal = {targets} if isinstance(targets, str) else targets
     came: dict[str, str | None] = {feature: None}
     frontier = [feature]
-    while frontier and target not in came:
+    found = feature if feature in goal else None
+    while frontier and found is None:
         nxt = []
         for u in frontier:
             for v, d in g.adj[u].items():
@@ -64,10 +83,12 @@ def _path(g: nx.DiGraph, feature: str, target: str) -> tuple[str, ...] | None:
                     continue            # a call routed to other features' requests only
                 came[v] = u
                 nxt.append(v)
+                if v in goal and found is None:
+                    found = v
         frontier = nxt
-    if target not in came:
+    if found is None:
         return None
-    path = [target]
+    path = [found]
     while came[path[-1]] is not None:
         path.append(came[path[-1]])   # type: ignore[arg-type]
     return tuple(reversed(path))
@@ -76,6 +97,81 @@ def _path(g: nx.DiGraph, feature: str, target: str) -> tuple[str, ...] | None:
 def _required(g: nx.DiGraph, u: str, v: str) -> bool:
     d = g.edges[u, v]
     return d.get("kind") != "fallback" and bool(d.get("required", True))
+
+
+def halls(g: nx.DiGraph) -> dict[str, str]:
+    """hall id → its label."""
+    return {h: str(d.get("label", h)) for h, d in g.graph.get("halls", {}).items()}
+
+
+def hall_nodes(g: nx.DiGraph, hall: str) -> list[str]:
+    """The nodes with servers in the hall (its racks), in the file's order."""
+    return [n for n, d in g.nodes(data=True) if hall in (d.get("halls") or ())]
+
+
+def hall_radius(g: nx.DiGraph, hall: str) -> list[Dependent]:
+    """Every feature whose requests reach a server in the hall, with a path that ends at the hall's
+    power (its PDU). A feature reaching a node that runs only in this hall is predicted to lose it
+    all; one that reaches only nodes that also run in other halls gets `partial` (those nodes keep
+    the servers elsewhere, and may keep serving)."""
+    pdus = g.graph.get("pdu_of_hall", {})
+    if hall not in pdus:
+        raise KeyError(hall)
+    inside = hall_nodes(g, hall)
+    only_here = tuple(n for n in inside if tuple(g.nodes[n].get("halls") or ()) == (hall,))
+    elsewhere = tuple(n for n in inside if n not in only_here)
+    out = {}
+    for targets, partial in ((only_here, False), (elsewhere, True)):
+        if not targets:
+            continue
+        for d in radius_of(g, targets):
+            if d.feature in out:
+                continue
+            path = d.path + (pdus[hall],)
+            out[d.feature] = Dependent(d.feature, path, d.required, (d.path[-1],) if partial else ())
+    return sorted(out.values(), key=lambda d: (bool(d.partial), len(d.path), d.feature))
+
+
+def touched(g: nx.DiGraph, a: Intervention) -> tuple[str, ...]:
+    """The nodes an intervention acts on directly: its node, the callee of its call, the PDU of its
+    hall, the utility feed, its feature (every feature for a surge of all demand); none for the
+    policies that act everywhere at once (shedding, admission, retries, breakers, warm caches)."""
+    if a.kind in ("node_stop", "capacity_loss", "add_capacity", "failover"):
+        return (a.node,) if a.node in g else ()
+    if a.kind == "latency":
+        callee = (a.call or "").partition(">")[2]
+        return (callee,) if callee in g else ()
+    if a.kind == "hall_power":
+        pdu = g.graph.get("pdu_of_hall", {}).get(a.hall)
+        return (pdu,) if pdu else ()
+    if a.kind == "power":
+        utility = g.graph.get("facility", {}).get("utility")
+        return (utility,) if utility else ()
+    if a.kind == "load_surge":
+        return (a.feature,) if a.feature is not None else tuple(features(g))
+    return ()
+
+
+def action_radius(g: nx.DiGraph, a: Intervention) -> list[Dependent]:
+    """The blast radius of an intervention: the union of the blast radii of the nodes it touches. A
+    latency on one call reaches only the features whose requests use that call; a hall, every
+    feature that reaches its servers (hall_radius)."""
+    if a.kind == "hall_power":
+        return hall_radius(g, a.hall) if a.hall in g.graph.get("pdu_of_hall", {}) else []
+    if a.kind == "latency":
+        caller, _, callee = (a.call or "").partition(">")
+        if not g.has_edge(caller, callee):
+            return []
+        out = []
+        for d in radius_of(g, (caller,)):
+            only = g.edges[caller, callee].get("features") or ()
+            if g.edges[caller, callee].get("kind") == "call" and only and d.feature not in only:
+                continue
+            path = d.path + (callee,)
+            out.append(Dependent(d.feature, path, d.required and _required(g, caller, callee)))
+        return sorted(out, key=lambda d: (len(d.path), d.feature))
+    nodes = touched(g, a)
+    return radius_of(g, nodes) if nodes else []
 
 
 def can_stop(g: nx.DiGraph, node: str) -> bool:
@@ -136,9 +232,14 @@ class Row:
 
 
 def compare(g: nx.DiGraph, node: str, tl: Timeline, after_s: float = 0.0) -> list[Row]:
-    """The prediction next to the run: features that failed in the order they failed, then those
-    predicted that kept working, then the rest."""
-    predicted = {d.feature: d for d in blast_radius(g, node)}
+    """The prediction for a node next to the run (compare_with)."""
+    return compare_with(blast_radius(g, node), tl, after_s)
+
+
+def compare_with(dependents: list[Dependent], tl: Timeline, after_s: float = 0.0) -> list[Row]:
+    """A prediction (a node's, a hall's or an intervention's) next to the run: features that failed
+    in the order they failed, then those predicted that kept working, then the rest."""
+    predicted = {d.feature: d for d in dependents}
     rows = []
     for o in observed(tl, after_s):
         d = predicted.get(o.feature)
@@ -148,4 +249,5 @@ def compare(g: nx.DiGraph, node: str, tl: Timeline, after_s: float = 0.0) -> lis
     return sorted(rows, key=lambda r: (order[r.verdict], r.failed_s if r.failed_s is not None else 0.0))
 
 
-__all__ = ["Dependent", "Observed", "Row", "blast_radius", "can_stop", "observed", "compare", "features"]
+__all__ = ["Dependent", "Observed", "Row", "blast_radius", "radius_of", "hall_radius", "hall_nodes", "halls",
+           "touched", "action_radius", "can_stop", "observed", "compare", "compare_with", "features"]

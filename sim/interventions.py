@@ -10,6 +10,8 @@ Kinds (keys besides `start_min` and the optional `end_min`):
 - `capacity_loss node= fraction=`: the node serves `fraction` less (a bad deploy, a noisy neighbour).
 - `node_stop node=`: the node's servers crash at start and boot again at end (its boot time applies).
 - `latency call=CALLER>CALLEE added_ms=`: every attempt on that call takes longer.
+- `hall_power hall=`: one hall of the primary site loses power (its PDU fails): every server in it
+  goes down, and boots again when the hall's power is back at end (the blast radius of a hall).
 - `load_surge factor= [feature=]`: demand × factor, for one feature or all.
 - `shed_load`: operators turn load shedding on (off again at end).
 Operators' actions during an incident (the Explainer's action panel, sim.operator):
@@ -54,6 +56,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("node_stop", ("node", "start_min"), ("end_min",), "a node's servers crash, and boot again at end"),
     Kind("latency", ("call", "added_ms", "start_min"), ("end_min",),
          "added milliseconds on one call (caller>callee)"),
+    Kind("hall_power", ("hall", "start_min"), ("end_min",),
+         "one hall loses power (its PDU fails); its servers boot again at end"),
     Kind("load_surge", ("factor", "start_min"), ("end_min", "feature"), "demand x factor, one feature or all"),
     Kind("shed_load", ("start_min",), ("end_min",), "operators turn load shedding on (off at end)"),
     Kind("admit", ("fraction", "start_min"), ("end_min",), "only a fraction (0-1) of users' requests is let in"),
@@ -66,10 +70,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("warm_caches", ("start_min",), (), "the caches are pre-loaded at that moment"),
 )}
 # Keys in the order they are written.
-KEY_ORDER = ("node", "call", "feature", "fraction", "added_ms", "factor", "start_min", "end_min")
+KEY_ORDER = ("node", "hall", "call", "feature", "fraction", "added_ms", "factor", "start_min", "end_min")
 _NUMBERS = {"start_min": (0.0, MAX_MIN), "end_min": (0.0, MAX_MIN), "fraction": (0.0, 1.0),
             "added_ms": (0.0, 600_000.0), "factor": (0.01, 100.0)}
-_NAMES = ("node", "call", "feature")
+_NAMES = ("node", "hall", "call", "feature")
 _NEVER = {"never", "none", ""}
 
 
@@ -82,6 +86,7 @@ class Intervention:
     end_min: float | None = None
     node: str | None = None
     call: str | None = None          # "caller>callee"
+    hall: str | None = None          # a [[hall]]'s id (hall_power)
     feature: str | None = None
     fraction: float | None = None
     added_ms: float | None = None
@@ -176,6 +181,9 @@ def marker(a: Intervention, starts: bool, label: Callable[[str], str] = str) -> 
                 else f"{label(a.node or '')} has its capacity back")
     if a.kind == "node_stop":
         return f"{label(a.node or '')} stops (crash)" if starts else f"{label(a.node or '')} restarts"
+    if a.kind == "hall_power":
+        return (f"{label(a.hall or '')} loses power (its PDU fails)" if starts
+                else f"Power back in {label(a.hall or '')}")
     if a.kind == "latency":
         caller, _, callee = (a.call or "").partition(">")
         return (f"+{float(a.added_ms or 0):g} ms on {label(caller)} → {label(callee)}" if starts
@@ -242,6 +250,10 @@ def target_problem(a: Intervention, graph: Any) -> str | None:
         calls = [f"{u}>{v}" for u, v, k in graph.edges(data="kind") if k in ("call", "fallback")]
         if f"{caller}>{callee}" not in calls:
             return f"latency: call={a.call!r} is not a call of this architecture; calls: {listed(calls)}"
+    elif a.kind == "hall_power":
+        halls = list(graph.graph.get("halls", {}))
+        if a.hall not in halls:
+            return f"hall_power: hall={a.hall!r} is not a [[hall]] of this architecture; halls: {listed(halls)}"
     elif a.kind == "load_surge" and a.feature is not None:
         features = [n for n, d in nodes(data=True) if d["kind"] == "feature"]
         if a.feature not in features:

@@ -32,13 +32,14 @@ class HallState:
     battery_full_s: float
     powered: bool = True        # electricity reaches the racks (mains, generator or battery)
     tripped: bool = False       # servers shut down by heat
+    failed: bool = False        # its own power distribution failed (a `hall_power` intervention)
     temp_c: float = SETPOINT_C
     on_battery: bool = False
     cause: str = ""             # why the hall is in its current state
 
     @property
     def on(self) -> bool:
-        return self.powered and not self.tripped
+        return self.powered and not self.tripped and not self.failed
 
 
 FacilityListener = Callable[[float, str, str, str], None]   # (t_s, role_or_hall, state, cause)
@@ -129,6 +130,21 @@ class Facility:
             self._start_generator()
         self._supply_changed()
 
+    def set_hall_failed(self, hid: str, failed: bool) -> None:
+        """One hall's power distribution fails or is repaired (a `hall_power` intervention starts or
+        ends): its racks lose power whatever the supply; the rest of the chain is untouched."""
+        hall = self.st.halls[hid]
+        if failed == hall.failed:
+            return
+        self._integrate()
+        hall.failed = failed
+        if failed:
+            self._hall_changed(hid, f"{hall.label} lost power — its power distribution (PDU) failed")
+        elif hall.on:
+            self._hall_changed(hid, f"power back in {hall.label} — its PDU repaired")
+        else:
+            self._arm_thermal()
+
     def _start_generator(self) -> None:
         st = self.st
         if st.generator != "standby":
@@ -174,7 +190,8 @@ class Facility:
                 hall.on_battery = False
                 if not hall.powered:
                     hall.powered = True
-                    self._hall_changed(hid, f"power back in {hall.label} — {source}")
+                    if not hall.failed:         # a hall whose own PDU failed stays dark
+                        self._hall_changed(hid, f"power back in {hall.label} — {source}")
         else:
             self.on_change(now, "ats", "degraded", "no source: utility lost and generators not running")
             runtimes = ", ".join(f"{h.label} {h.battery_s / 60:.1f} min" for h in st.halls.values())
@@ -191,7 +208,7 @@ class Facility:
         st, hall = self.st, self.st.halls[hid]
         drain = st.drains[hid]
         if hall.battery_s > 0:
-            if hall.tripped:
+            if hall.tripped or hall.failed:
                 drain[0] = self.clock.after(self.s.step_s, "facility.drain_poll", hid)
             else:
                 drain[0] = self.clock.after(hall.battery_s, "facility.drain_empty", hid)
@@ -295,7 +312,7 @@ class Facility:
         hall = self.st.halls[hid]
         self.st.thermal.pop(hid, None)
         hall.tripped = False
-        if hall.powered:
+        if hall.powered and not hall.failed:
             self._hall_changed(hid, f"{hall.label} restarted — cooled to {hall.temp_c:.0f} °C")
         else:
             self._arm_thermal()

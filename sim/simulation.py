@@ -218,6 +218,9 @@ class Simulation:
                 self.classifier.hall_cause[a.node] = "restarting after the crash"
         elif a.kind == "warm_caches" and starts:
             self.model.warm_caches()
+        elif a.kind == "hall_power":
+            self.facility.set_hall_failed(a.hall, any(on and x.kind == "hall_power" and x.hall == a.hall
+                                                      for on, x in zip(self.st.active, self.actions)))
         self._apply_effects(announce=True, changed=a, starts=starts)
 
     def _apply_effects(self, announce: bool, changed: Intervention | None = None, starts: bool = True) -> None:
@@ -279,7 +282,10 @@ class Simulation:
             self._milestone(self.clock.now, marker(changed, starts, self._label), repeat=True, action=True)
 
     def _label(self, node: str) -> str:
-        return str(self.g.nodes[node].get("label", node)) if node in self.g else str(node)
+        if node in self.g:
+            return str(self.g.nodes[node].get("label", node))
+        hall = self.g.graph.get("halls", {}).get(node)       # a hall_power action names a hall
+        return str(hall["label"]) if hall else str(node)
 
     # ---- facility callbacks -------------------------------------------------------------
     def _on_facility(self, t: float, who: str, state: str, cause: str) -> None:

@@ -9,13 +9,17 @@ default — means the built-in social video app (its runs keep their checkpoints
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
 import networkx as nx
 
 import sim
-from sim.architecture import DEFAULT_ARCHITECTURE, check_architecture
+from sim.architecture import DEFAULT_ARCHITECTURE, ArchitectureError
+from sim.files import ARCHITECTURE_MAX_BYTES
+from viz.archpage import graph_html
 
 KEY = "lights_out_architecture"
 _DEFAULT_TEXT = DEFAULT_ARCHITECTURE.read_text(encoding="utf-8")
@@ -34,9 +38,36 @@ class Chosen:
         return parsed(self.text)
 
 
-@lru_cache(maxsize=16)
+_GRAPHS: OrderedDict[str, nx.DiGraph] = OrderedDict()     # text → its graph, the last _KEEP texts
+_KEEP = 16
+_lock = threading.Lock()
+
+
+def _keep(text: str, g: nx.DiGraph) -> None:
+    with _lock:
+        _GRAPHS[text] = g
+        _GRAPHS.move_to_end(text)
+        while len(_GRAPHS) > _KEEP:
+            _GRAPHS.popitem(last=False)
+
+
 def parsed(text: str) -> nx.DiGraph:
-    return sim.parse_architecture(text, source="the chosen architecture")
+    """The graph of a valid text, parsed once (validation keeps the graph it built)."""
+    with _lock:
+        g = _GRAPHS.get(text)
+    if g is None:
+        g = sim.parse_architecture(text, source="the chosen architecture")
+        _keep(text, g)
+    return g
+
+
+@lru_cache(maxsize=8)
+def drawing(text: str, focus: tuple[str, ...] = (), hit: frozenset = frozenset(), hit_edges: frozenset = frozenset()) -> str:
+    """The Architecture page's drawing of a valid text (viz.archpage.graph_html), kept for the last
+    few views: a 2,000-node graph takes ~0.2 s to lay out and write, and every rerun of the page (a
+    click anywhere, an invalid edit) draws it again. Kept here, not in the page script, which Python
+    runs afresh each time."""
+    return graph_html(parsed(text), focus=focus, hit=hit, hit_edges=hit_edges)
 
 
 def _state() -> dict | None:
@@ -69,10 +100,23 @@ def text() -> str:
     return chosen.text if chosen is not None else _DEFAULT_TEXT
 
 
+@lru_cache(maxsize=32)
+def _check(text: str, source: str) -> str:
+    """check_architecture's answer, kept for the texts seen last: every rerun of the page (a click
+    anywhere) validates the editor's text again, and a 2,000-node text takes ~0.4 s. A valid text's
+    graph is kept for `parsed`, so it is not parsed a second time."""
+    try:
+        g = sim.parse_architecture(text, source, ARCHITECTURE_MAX_BYTES)
+    except ArchitectureError as exc:
+        return str(exc)
+    _keep(text, g)
+    return ""
+
+
 def make(text: str, source: str) -> tuple[Chosen | None, str]:
     """(the architecture, "") if the text is valid — None for the built-in app's own text — else
     (None, its one-line message naming `source`)."""
-    problem = check_architecture(text, source)
+    problem = _check(text, source)
     if problem:
         return None, problem
     if text == _DEFAULT_TEXT:
@@ -94,4 +138,4 @@ def choose(text: str, source: str) -> str:
     return ""
 
 
-__all__ = ["Chosen", "KEY", "current", "graph", "text", "make", "choose", "parsed"]
+__all__ = ["Chosen", "KEY", "current", "graph", "text", "make", "choose", "parsed", "drawing"]

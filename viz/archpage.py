@@ -74,10 +74,13 @@ def node_choice(g: nx.DiGraph, n: str) -> str:
     return f"{label(g, n)} ({n}, {g.nodes[n].get('kind', '')})"
 
 
-def graph_html(g: nx.DiGraph, focus: str | None = None, hit: set[str] | frozenset[str] = frozenset(),
+def graph_html(g: nx.DiGraph, focus: str | tuple[str, ...] | list[str] | None = None,
+               hit: set[str] | frozenset[str] = frozenset(),
                hit_edges: set[tuple[str, str]] | frozenset = frozenset()) -> str:
-    """A static vis-network page of the graph (fixed layered layout); `focus` outlined, the blast
-    radius's nodes and path edges in orange. Loads vis-network from app/static (no CDN)."""
+    """A static vis-network page of the graph (fixed layered layout); `focus` (one node, or a hall's or
+    an intervention's nodes) outlined, the blast radius's nodes and path edges in orange. Loads
+    vis-network from app/static (no CDN)."""
+    focused = {focus} if isinstance(focus, str) else set(focus or ())
     xy = layered_layout(g)
     kinds: dict[str, int] = {}
     nodes = []
@@ -91,7 +94,7 @@ def graph_html(g: nx.DiGraph, focus: str | None = None, hit: set[str] | frozense
         if deps:
             tip.append("Depends on: " + ", ".join(deps[:8]) + (" …" if len(deps) > 8 else ""))
         nodes.append({"id": str(n), "label": label(g, n), "kind": kind, "x": xy[n][0], "y": xy[n][1],
-                      "shape": SHAPES.get(kind, "dot"), "tip": tip, "focus": n == focus, "hit": n in hit})
+                      "shape": SHAPES.get(kind, "dot"), "tip": tip, "focus": n in focused, "hit": n in hit})
     edges = [{"from": str(u), "to": str(v), "kind": str(k), "hit": (u, v) in hit_edges}
              for u, v, k in g.edges(data="kind")]
     summary = (f"{g.graph.get('name', 'Architecture')}: {g.number_of_nodes()} nodes "
@@ -110,15 +113,30 @@ def path_text(g: nx.DiGraph, path: tuple[str, ...]) -> str:
     return " → ".join(escape_md(x) for x in names)
 
 
-def prediction_lines(g: nx.DiGraph, node: str, dependents: list[Dependent]) -> list[str]:
-    """The blast radius as Markdown bullet lines (escaped)."""
+def prediction_lines(g: nx.DiGraph, node: str | None, dependents: list[Dependent], what: str | None = None) -> list[str]:
+    """The blast radius as Markdown bullet lines (escaped). `what`: how the failing thing reads when
+    it is not one node (a hall, an intervention), as plain text."""
+    name = what if what is not None else label(g, node) if node is not None else "it"
     if not dependents:
-        return [f"No user feature depends on **{escape_md(label(g, node))}**, directly or through others."]
+        return [f"No user feature depends on **{escape_md(name)}**, directly or through others."]
     lines = []
     for d in dependents:
-        optional = "" if d.required else " *(an optional call or a fallback is on the way: it may be absorbed)*"
-        lines.append(f"- **{escape_md(label(g, d.feature))}**: {path_text(g, d.path)}{optional}")
+        notes = []
+        if not d.required:
+            notes.append("an optional call or a fallback is on the way: it may be absorbed")
+        if d.partial:
+            others = ", ".join(escape_md(label(g, n)) for n in d.partial)
+            notes.append(f"{others} also runs in another hall: it may keep serving")
+        note = f" *({'; '.join(notes)})*" if notes else ""
+        lines.append(f"- **{escape_md(label(g, d.feature))}**: {path_text(g, d.path)}{note}")
     return lines
+
+
+def hall_choice(g: nx.DiGraph, hall: str) -> str:
+    """How a hall reads in a select box: its label, id and how many nodes run in it (plain text)."""
+    count = sum(1 for _, d in g.nodes(data=True) if hall in (d.get("halls") or ()))
+    h = g.graph.get("halls", {}).get(hall, {})
+    return f"{h.get('label', hall)} ({hall}, {count} node{'s' if count != 1 else ''})"
 
 
 def comparison_rows(g: nx.DiGraph, rows: list[Row]) -> list[dict[str, str]]:
@@ -148,5 +166,5 @@ def download_name(source: str) -> str:
     return f"{stem}.toml"
 
 
-__all__ = ["Example", "examples", "reference", "graph_html", "prediction_lines", "comparison_rows",
+__all__ = ["Example", "examples", "reference", "graph_html", "prediction_lines", "comparison_rows", "hall_choice",
            "hit_edges", "download_name", "node_choice", "label", "path_text", "COLORS"]

@@ -145,3 +145,77 @@ def test_hostile_file_renders_as_text_and_an_invalid_upload_keeps_the_previous(a
     assert not dialogs
     assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
     assert not off_machine(watch, app_url)
+
+
+def independent_hall(g: nx.DiGraph, hall: str) -> set[str]:
+    """Features whose requests reach a node with servers in the hall (networkx, not sim.blast, and
+    not through the power edges sim.blast follows to the hall's PDU)."""
+    racks = {n for n, d in g.nodes(data=True) if hall in (d.get("halls") or ())}
+    out = set()
+    for f, d in g.nodes(data=True):
+        if d["kind"] != "feature":
+            continue
+        used = nx.DiGraph((u, v) for u, v, e in g.edges(data=True) if e["kind"] != "power"
+                          and not (e["kind"] == "call" and e.get("features") and f not in e["features"]))
+        if f in used and nx.descendants(used, f) & racks:
+            out.add(d["label"])
+    return out
+
+
+def test_validation_as_you_type_keeps_the_last_valid_architecture(arch_page, app_url):
+    page, watch, dialogs = arch_page
+    text = (ARCH_DIR / "three_tier.toml").read_text()
+    upload(page, "three_tier.toml", text)
+    box = page.get_by_label("Architecture (TOML)", exact=True)
+    assert box.evaluate("e => e.tagName") == "TEXTAREA" and box.input_value() == text
+    box.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type('\n[[node]]\nid = "x y"\nkind = "service"\n', delay=15)
+    state = page.locator(".lo-arch-editor-status")
+    assert state.get_attribute("data-state") == "checking" and "checking" in state.inner_text()
+    # no Ctrl+Enter, no click outside: the pause alone validates
+    page.locator('[data-testid="stAlert"]', has_text="x y").wait_for(timeout=30_000)
+    settle(page)
+    err = status(page)
+    line = text.count("\n") + 3                      # the new node's id line
+    assert "keeps the last valid architecture" in err and f"line {line}:" in err and "letters, digits" in err, err
+    assert state.get_attribute("data-state") == "invalid"
+    assert box.evaluate("e => e === document.activeElement")          # typing never lost the focus
+    # Tab leaves the editor (no keyboard trap); the text typed so far is intact
+    page.keyboard.press("Tab")
+    assert not box.evaluate("e => e === document.activeElement")
+    assert box.input_value().endswith('id = "x y"\nkind = "service"\n')
+    # fix it: the graph and the session's architecture follow
+    box.fill(text.replace('label = "Database"', "label = '<i>Orders</i> DB'"))
+    page.locator('[data-testid="stAlert"]', has_text="In use on every page").wait_for(timeout=30_000)
+    settle(page)
+    assert state.get_attribute("data-state") == "valid"
+    page.get_by_text("Every node as text").click()
+    page.get_by_text("<i>Orders</i> DB").first.wait_for(timeout=30_000)
+    assert page.locator("i", has_text="Orders").count() == 0
+    assert not dialogs
+    assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
+    assert not off_machine(watch, app_url)
+
+
+def test_a_hall_s_blast_radius_matches_networkx_and_runs(arch_page, app_url):
+    page, watch, dialogs = arch_page
+    upload(page, "social_video.toml", (ARCH_DIR / "social_video.toml").read_text())
+    g = load_architecture(ARCH_DIR / "social_video.toml")
+    page.get_by_role("radiogroup", name="What fails").get_by_text("A hall").click()
+    settle(page)
+    box = page.get_by_label("Hall", exact=True)
+    box.click()
+    page.keyboard.type("(B,")
+    page.keyboard.press("Enter")
+    settle(page)
+    expect = independent_hall(g, "B")
+    assert expect and predicted_labels(page) == expect
+    graph_drawn(page)
+    page.get_by_role("button", name="Run it").click()
+    page.get_by_text("What the run shows").wait_for(timeout=90_000)
+    settle(page)
+    assert "Hall B loses power" in page.locator("body").inner_text()
+    assert not dialogs
+    assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
+    assert not off_machine(watch, app_url)

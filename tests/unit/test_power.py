@@ -68,3 +68,20 @@ def test_delayed_generator_brings_the_halls_back():
     up = [e for e in _events(tl, "pdu_a") if e.state == "up"]
     assert up and up[0].t_s == pytest.approx((CUT + 8) * 60)
     assert "generators" in up[0].cause
+
+
+def test_a_hall_s_own_power_failure_darkens_only_that_hall_until_it_is_repaired():
+    """hall_power: hall A's PDU fails 0:10-0:40 while the utility feed is cut 0:20-0:25 with the
+    generators running: hall B rides through, hall A stays dark when the feed returns, and comes
+    back only at 0:40."""
+    from sim.interventions import parse
+
+    s = Scenario(duration_min=60, generator="ok", cooling_on_generator=True, actions=(
+        parse("hall_power hall=A start_min=10 end_min=40"), parse("power start_min=20 end_min=25")))
+    tl = run(s)
+    a, b = _events(tl, "pdu_a"), _events(tl, "pdu_b")
+    assert [(e.t_s, e.state) for e in a if e.state in ("down", "up")][:2] == [(600.0, "down"), (2400.0, "up")]
+    assert "(PDU) failed" in a[0].cause and "repaired" in next(e for e in a if e.t_s == 2400.0).cause
+    assert not [e for e in b if e.state == "down"]
+    halls = tl.metrics["halls_powered"]
+    assert halls[tl.index_at(590)] == 1.0 and halls[tl.index_at(1600)] == 0.5 and halls[tl.index_at(2500)] == 1.0
