@@ -44,6 +44,14 @@ class Level(NamedTuple):
     has_fb: np.ndarray
     is_fb: np.ndarray
     any_fb: bool
+    needed: np.ndarray
+    simple: bool                # no fallback and every call required: a call's success is its factor
+    ci2: np.ndarray             # ci, then ci + classes × nodes (arrivals and first attempts side by side)
+    cd2: np.ndarray
+    cd_rows: np.ndarray         # cd in each row of the bottom-up values (success, latency, answered latency)
+    starts2: np.ndarray         # starts, then starts + pairs (the two latency rows side by side)
+    gci_rows: np.ndarray        # group_ci in the two latency rows
+    gsrc2: np.ndarray
 
 
 class VectorPlan:
@@ -70,6 +78,7 @@ class VectorPlan:
         self.ck, self.ci, self.cd, self.src, self.dst = c_arr * e + k_arr, c_arr * n + src, c_arr * n + dst, src, dst
         f = np.float64
         self.is_fb = np.array([tm.is_fb[k] for k in k_arr], dtype=bool)
+        self.timeout = np.array([tm.timeout[k] for k in k_arr], dtype=f)
         prim = np.array([tm.primary_of_fb[k] for k in k_arr], dtype=np.intp)
         self.prim_ck = np.where(prim >= 0, c_arr * e + prim, 0)
         self.calls_prim = np.array([tm.calls[p] if p >= 0 else 0.0 for p in prim], dtype=f)
@@ -77,8 +86,10 @@ class VectorPlan:
         self.cache_miss = np.array([tm.cache_miss[k] for k in k_arr], dtype=bool)
         self.backend = np.array([tm.to_backend[k] for k in k_arr], dtype=bool)
         self.retry_edge = np.array(tm.retry, dtype=bool)
-        self.timeout = np.array([tm.timeout[k] for k in k_arr], dtype=f)
         self.needed = np.array([tm.required[k] or tm.fb_edge[k] >= 0 for k in k_arr], dtype=bool)
+        # Without fallbacks and optional calls a request's quality is its success, exactly.
+        self.same_quality = not self.is_fb.any() and bool(np.array([tm.required[k] for k in k_arr], dtype=bool).all())
+        self.nh_t2 = -0.5 * self.timeout * self.timeout     # late share exp(−½ (T/W)²) = exp(nh_t2 / W²)
         self.is_cache = np.array(tm.is_cache, dtype=bool)
         self.hit_max = np.array(tm.hit_max, dtype=f)
         self.has_pairs = np.array([bool(p) for p in tm.pairs], dtype=bool)
@@ -106,9 +117,17 @@ class VectorPlan:
             fb_local = np.array([pos_of[(p[2], tm.fb_edge[p[3]])] - lo if tm.fb_edge[p[3]] >= 0 else 0
                                  for p in pairs[lo:hi]], dtype=np.intp)
             has_fb = np.array([tm.fb_edge[p[3]] >= 0 for p in pairs[lo:hi]], dtype=bool)
+            cn = tm.c_count * n
+            needed = self.needed[lo:hi]
             levels.append(Level(nodes, lo, hi, ci, self.cd[lo:hi], self.src[lo:hi], starts,
                                 ci[starts] if hi > lo else ci, self.src[lo:hi][starts] if hi > lo else ci,
-                                fb_local, has_fb, self.is_fb[lo:hi], bool(has_fb.any())))
+                                fb_local, has_fb, self.is_fb[lo:hi], bool(has_fb.any()), needed,
+                                not has_fb.any() and bool(needed.all()), np.concatenate([ci, ci + cn]),
+                                np.concatenate([self.cd[lo:hi], self.cd[lo:hi] + cn]),
+                                np.concatenate([self.cd[lo:hi] + r * cn for r in range(3)]),
+                                np.concatenate([starts, starts + (hi - lo)]),
+                                np.concatenate([ci[starts] + cn, ci[starts] + 2 * cn]) if hi > lo else ci,
+                                np.concatenate([self.src[lo:hi][starts]] * 2) if hi > lo else ci))
             lo = hi
         self.levels = levels
         # Caches filled from their backends: the calls of each cache, in call order, in rounds (the
@@ -122,8 +141,12 @@ class VectorPlan:
                 if r == len(rounds):
                     rounds.append([])
                 rounds[r].append(k)
-        self.cache_rounds = [(np.array(ks, dtype=np.intp), np.array([tm.src[k] for k in ks], dtype=np.intp),
-                              np.array([tm.dst[k] for k in ks], dtype=np.intp)) for ks in rounds]
+        cs = np.arange(tm.c_count, dtype=np.intp)[:, None]
+        self.cache_rounds = []
+        for ks in rounds:
+            ka = np.array(ks, dtype=np.intp)
+            srcs, dsts = np.array([tm.src[k] for k in ks], dtype=np.intp), np.array([tm.dst[k] for k in ks], dtype=np.intp)
+            self.cache_rounds.append((srcs, dsts, (cs * e + ka).ravel(), (cs * n + dsts).ravel()))
         self.cache_items = np.array(tm.cache_items, dtype=f)
         self.retried = {p: np.array([plan.edge_allowed[k] > 1 for k in k_arr], dtype=bool) for p, plan in tm.plans.items()}
         self.wait_max = np.array([m.backoff_wait_max(j) for j in range(1, 64)], dtype=f)
@@ -146,8 +169,12 @@ def step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], demand
 
 def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], demand: list[float], shedding: bool,
           breakers: bool) -> None:
+    # Written for the fewest numpy calls per level (each costs about a microsecond, whatever its size):
+    # what depends only on the last step is computed once for all pairs, what the next level does not
+    # read (per-call outputs) once after the loops, and branches only when some element takes them.
     st = tm.st
     n, e, c_count = tm.n, tm.e_count, tm.c_count
+    cn = c_count * n
     plan = tm.plans[st.policy]
     policy = plan.policy
     if st.cap_dirty or avail != st.cap_avail:
@@ -163,6 +190,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     p_prev, s_prev = st.p_retry, st.s_call
     allowed_now = np.asarray(st.allowed, dtype=np.float64)
     k = vp.k
+    P = len(k)
 
     # Per pair, from the last step and this step's breakers alone: calls per request, attempts per call.
     miss = np.where(vp.is_cache, 1.0 - vp.hit_max * st.warm, 1.0)
@@ -181,55 +209,49 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
         att = np.minimum(att, 1.0 + m.RETRY_BUDGET_RATIO * (1.0 - f))
     att = np.where(edge_retried & (pp != 1.0), att, 1.0)
 
-    # Top-down: load, one level at a time.
-    arr = np.zeros(c_count * n)
-    arr1 = np.zeros(c_count * n)
-    arr[vp.root_ci] = demand
-    arr1[vp.root_ci] = demand
+    # Top-down: load, one level at a time (arrivals and first attempts side by side in `both`).
+    both = np.zeros(2 * cn)
+    both[vp.root_ci] = demand
+    both[cn + vp.root_ci] = demand
+    arr, arr1 = both[:cn], both[cn:]
     arr2 = arr.reshape(c_count, n)
     queue = st.queue
-    a_tot, own_ok, util, wait, ratio = np.zeros(n), np.ones(n), np.zeros(n), np.zeros(n), np.zeros(n)
-    eload_p = np.zeros(len(k))
-    eload1_p = np.zeros(len(k))
+    queued = bool(queue.any())
+    a_tot, admitted, ratio, wait = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    loads = np.zeros((2, P))                            # per pair: load, and load without retries
     for lv in vp.levels:
         nodes = lv.nodes
         a = arr2[:, nodes].sum(axis=0)
         a_tot[nodes] = a
         cap_l = cap[nodes]
-        q = queue[nodes]
-        pos = a > 0
-        if ((a <= cap_l) & (q == 0.0)).all():           # the healthy case: nothing queued, all served
-            util[nodes] = np.where(cap_l > 0, a / cap_l, 0.0)
-            own_ok[nodes] = np.where(pos | (cap_l > 0), 1.0, 0.0)
-            ratio[nodes] = pos
-        else:                                           # m.queue_step, vectorised
-            healthy = (a <= cap_l) & (q == 0.0)
-            cp = np.maximum(cap_l, 0.0)
-            limit = cp * (0.2 if shedding else 30.0)
-            room = np.maximum(limit - q, 0.0) / dt + cp
-            admitted = np.minimum(a, room)
-            new_q = np.minimum(np.maximum(q + (admitted - cp) * dt, 0.0), limit)
-            served = np.minimum(admitted + q / dt, cp)
-            w = np.where(cp > 0.0, 0.5 * (np.minimum(limit, q) + new_q) / cp, 0.0)
-            admitted = np.where(healthy, a, admitted)
-            served = np.where(healthy, a, served)
-            queue[nodes] = np.where(healthy, q, new_q)
-            wait[nodes] = np.where(healthy, 0.0, w)
-            util[nodes] = np.where(cap_l > 0, a / cap_l, np.where(pos, np.inf, 0.0))
-            own_ok[nodes] = np.where(pos, admitted / a, np.where(cap_l > 0, 1.0, 0.0))
-            ratio[nodes] = np.where(pos, served / a, 0.0)
+        if not queued and (a <= cap_l).all():          # the healthy case: nothing queued, all served
+            admitted[nodes] = a
+            ratio[nodes] = a > 0
+        else:   # m.queue_step, vectorised (it gives the healthy case's numbers too; capacities are ≥ 0)
+            q = queue[nodes]
+            limit = cap_l * (0.2 if shedding else 30.0)
+            adm = np.minimum(a, np.maximum(limit - q, 0.0) / dt + cap_l)
+            new_q = np.minimum(np.maximum(q + (adm - cap_l) * dt, 0.0), limit)
+            served = np.minimum(adm + q / dt, cap_l)
+            admitted[nodes] = adm
+            queue[nodes] = new_q
+            wait[nodes] = np.divide(0.5 * (np.minimum(limit, q) + new_q), cap_l, out=np.zeros(len(nodes)),
+                                    where=cap_l > 0.0)
+            ratio[nodes] = np.divide(served, a, out=np.zeros(len(nodes)), where=a > 0)
         if lv.hi == lv.lo:
             continue
         sl = slice(lv.lo, lv.hi)
-        rt = ratio[lv.src]
-        c_l = calls[sl]
-        base1 = arr1[lv.ci] * rt * c_l
-        base = arr[lv.ci] * rt * c_l * att[sl]
-        np.add.at(arr, lv.cd, base)
-        np.add.at(arr1, lv.cd, base1)
-        eload_p[sl] = base
-        eload1_p[sl] = base1
-    amp_first = float(eload1_p[vp.backend].sum())      # (not a dot product: BLAS threads cost milliseconds)
+        x = both.take(lv.ci2).reshape(2, lv.hi - lv.lo)
+        x *= ratio[lv.src]
+        x *= calls[sl]
+        x[0] *= att[sl]
+        np.add.at(both, lv.cd2, x.ravel())
+        loads[:, sl] = x
+    pos = a_tot > 0
+    own_ok = np.where(pos, admitted / a_tot, np.where(cap > 0, 1.0, 0.0))
+    util = np.where(cap > 0, a_tot / cap, np.where(pos, np.inf, 0.0))
+    eload_p, eload1_p = loads[0], loads[1]
+    amp_first = float(eload1_p[vp.backend].sum())
     st.amplification = float(eload_p[vp.backend].sum()) / amp_first if amp_first > 0 else 1.0
     ce = c_count * e
     eload = np.zeros(ce)
@@ -238,124 +260,134 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     eload[vp.ck] = eload_p
     eload1[vp.ck] = eload1_p
     calls_eff[vp.ck] = calls
-    st.arrivals, st.edge_load, st.edge_load1, st.calls_eff = arr, eload, eload1, calls_eff
+    st.arrivals, st.edge_load, st.edge_load1, st.calls_eff = arr.copy(), eload, eload1, calls_eff
 
-    # Bottom-up: success, quality and latency per (class, node), deepest level first.
-    succ = np.ones(c_count * n)
-    qual = np.ones(c_count * n)
-    lat = np.zeros(c_count * n)
-    lok = np.zeros(c_count * n)
+    # Bottom-up: success, latency, latency of the answered requests (and quality) per (class, node),
+    # deepest level first, as rows of `v`.
+    same_q = vp.same_quality
+    v = np.zeros(3 * cn)                                # rows: success, latency, answered latency
+    v[:cn] = 1.0
+    qual = np.ones(cn) if not same_q else None
     own_lat = BASE_SERVICE_S / (1.0 - np.minimum(np.minimum(util, 1.0), 0.95)) + wait
-    lat[vp.leaf_ci] = own_lat[vp.leaf_node]
-    lok[vp.leaf_ci] = own_lat[vp.leaf_node]
+    v[vp.leaf_ci + cn] = own_lat[vp.leaf_node]
+    v[vp.leaf_ci + 2 * cn] = own_lat[vp.leaf_node]
     own_d = own_ok[vp.dst]
-    shed_p = gate * (1.0 - own_d) if shedding else None
-    open_ = gate < 1.0
-    q_all = np.where(open_, np.where(gate > 0.0, calls / gate, vp.calls_k), calls) if breakers else calls
+    rx_base = 1.0 - gate * (1.0 - own_d) if shedding else None     # rx = (1 − pa) − shed
+    q_all = np.where(gate < 1.0, np.where(gate > 0.0, calls / gate, vp.calls_k), calls) if breakers else calls
+    powered_q = bool((q_all > 1.0).any())
+    some_q_lt1 = bool((q_all < 1.0).any())
     extra = np.asarray(st.extra_lat, dtype=np.float64)[k] if any(st.extra_lat) else None
-    budget = policy == "budget"
-    mode_retry = edge_retried & ~(budget & vp.retry_edge[k])    # mode 1: retried within the deadline
-    mode_budget = budget & vp.retry_edge[k]                      # mode 2: a retry budget
+    al_p = np.where(edge_retried, allowed_p, 1.0)       # attempts that fit (1 when not retried)
+    alm1 = al_p - 1.0
+    half_alm1 = alm1 / 2.0
+    mode_budget = (policy == "budget") & vp.retry_edge[k]
+    any_budget = bool(mode_budget.any())
     backoff = policy == "backoff"
     capped = plan.deadline_cap
-    P = len(k)
-    p_att = np.empty(P)
     s_call = np.empty(P)
-    p_retry = np.empty(P)
+    p_att = np.empty(P)
     f_x = np.zeros(P) if capped else None
     f_rx = np.zeros(P) if capped else None
+    timeout, nh_t2 = vp.timeout, vp.nh_t2
     for lv in reversed(vp.levels):
         if lv.hi == lv.lo:
             continue
         sl = slice(lv.lo, lv.hi)
-        cd = lv.cd
-        s_d, q_d, lat_d, lok_d = succ[cd], qual[cd], lat[cd], lok[cd]
+        g = v.take(lv.cd_rows).reshape(3, lv.hi - lv.lo)
         if extra is not None:
-            lat_d = lat_d + extra[sl]
-            lok_d = lok_d + extra[sl]
-        t_out = vp.timeout[sl]
-        late = ~(lok_d * LATE_NEGLIGIBLE < t_out)
-        if late.any():
-            r = np.where(lok_d > 1e-9, t_out / lok_d, 40.0)
-            fine = np.where(late, s_d * (1.0 - np.where(r < 40.0, np.exp(-0.5 * r * r), 0.0)), s_d)
-        else:
+            g[1:3] += extra[sl]
+        s_d, lat_d, lok_d = g
+        t_out = timeout[sl]
+        soon = lok_d * LATE_NEGLIGIBLE < t_out         # m.late_share: far inside the timeout, never late
+        if soon.all():
             fine = s_d
-        g_l = gate[sl]
+        else:
+            fine = s_d * np.where(soon, 1.0, 1.0 - np.exp(nh_t2[sl] / (lok_d * lok_d)))
         od = own_d[sl]
         pa_sent = od * fine
-        pa = g_l * pa_sent
-        rx = 1.0 - pa - shed_p[sl] if shedding else 1.0 - pa
-        p_retry[sl] = 1.0 - rx
-        al = np.where(edge_retried[sl], allowed_p[sl], 1.0)
-        tries = np.where(al > 1.0, np.where(rx >= 1.0 - 1e-12, al, (1.0 - rx ** al) / (1.0 - rx)), 1.0)
-        mr, mb = mode_retry[sl], mode_budget[sl]
-        sc = np.where(mr, pa * tries, pa)
-        if budget and mb.any():
+        pa = gate[sl] * pa_sent if breakers else pa_sent
+        rx = rx_base[sl] - pa if shedding else 1.0 - pa
+        al = al_p[sl]
+        fa = rx ** al
+        omr, omf = 1.0 - rx, 1.0 - fa
+        tries = np.where(rx >= 1.0 - 1e-12, al, omf / omr)  # expected attempts (exactly 1 when al = 1)
+        sc = pa * tries
+        if any_budget:
+            mb = mode_budget[sl]
             sc = np.where(mb, pa + rx * np.minimum(1.0, m.RETRY_BUDGET_RATIO * pa / np.maximum(rx, 1e-9)) * pa, sc)
         if capped:
-            moded = mr | mb
+            moded = edge_retried[sl] | mode_budget[sl]
             f_x[sl] = np.where(moded, (1.0 - s_d) * np.minimum(lat_d, t_out) / t_out + (s_d - fine), 0.0)
             f_rx[sl] = np.where(moded, rx, 0.0)
-        sq = np.where(q_d == s_d, sc, np.where(s_d > 1e-12, sc * q_d / s_d, 0.0))
-        p_att[sl] = pa_sent
         s_call[sl] = sc
+        p_att[sl] = pa_sent
         qq = q_all[sl]
-        eff = np.where(lv.has_fb, sc + (1.0 - sc) * sc[lv.fb_local], sc) if lv.any_fb else sc
-        factor = np.where(vp.needed[sl], eff, 1.0)
-        small = qq <= 1.0
+        if lv.simple:                                   # no fallback, every call required
+            factor = sc
+        else:
+            eff = np.where(lv.has_fb, sc + (1.0 - sc) * sc[lv.fb_local], sc) if lv.any_fb else sc
+            factor = np.where(lv.needed, eff, 1.0)
         s_term = 1.0 - qq * (1.0 - factor)
-        q_term = 1.0 - qq * (1.0 - sq)
-        if not small.all():                                 # several calls per request: a power
-            s_term = np.where(small, s_term, factor ** qq)
-            q_term = np.where(small, q_term, sq ** qq)
+        if powered_q:                                   # several calls per request: a power
+            s_term = np.where(qq <= 1.0, s_term, factor ** qq)
         t_att = od * np.minimum(lat_d, t_out)
         lat_call = tries * t_att
         if backoff:
             lat_call = lat_call + _backoff_wait(tries, vp.wait_max) * t_out
-        lat_c = qq * lat_call
         fast = sc > 0.999999
+        both_c = np.empty((2, lv.hi - lv.lo))            # latency, and latency of the answered requests
+        np.multiply(qq, lat_call, out=both_c[0])
         if fast.all():
-            lok_c = qq * lok_d
-        else:
-            w = np.where(qq < 1.0, qq * factor / (1.0 - qq * (1.0 - factor)), qq)
-            fa = rx ** al
+            np.multiply(qq, lok_d, out=both_c[1])
+        else:   # among the requests that succeed, the share that made this call (answered_latency)
+            w = np.where(qq < 1.0, qq * factor / s_term, qq) if some_q_lt1 else qq
             fbs = np.where(rx <= 1e-12, 0.0, np.where(
-                rx >= 1.0 - 1e-9, (al - 1.0) / 2.0,
-                rx * (1.0 - al * rx ** (al - 1.0) + (al - 1.0) * fa) / ((1.0 - rx) * (1.0 - fa))))
-            rescued = factor - sc
-            total = sc + rescued
+                rx >= 1.0 - 1e-9, half_alm1[sl],
+                rx * (1.0 - al * rx ** alm1[sl] + alm1[sl] * fa) / (omr * omf)))
             ok = np.minimum(lok_d, t_out) + fbs * t_att
-            slow = np.where(total <= 1e-12, w * lat_call, w * ((sc * ok + rescued * lat_call) / total))
-            lok_c = np.where(fast, qq * lok_d, slow)
-        if lv.any_fb:                                     # a fallback's own call adds nothing here
-            fb = lv.is_fb
-            s_term = np.where(fb, 1.0, s_term)
-            q_term = np.where(fb, 1.0, q_term)
-            lat_c = np.where(fb, 0.0, lat_c)
-            lok_c = np.where(fb, 0.0, lok_c)
-        gci, st_ = lv.group_ci, lv.starts
-        own = own_lat[lv.group_src]
-        succ[gci] = np.multiply.reduceat(s_term, st_)
-        qual[gci] = np.multiply.reduceat(q_term, st_)
-        lat[gci] = own + np.add.reduceat(lat_c, st_)
-        lok[gci] = own + np.add.reduceat(lok_c, st_)
-    st.succ, st.qual, st.lat = succ, qual, lat
+            if lv.simple:                               # nothing rescued: (sc·ok)/sc = ok
+                slow = w * np.where(sc <= 1e-12, lat_call, ok)
+            else:
+                rescued = factor - sc
+                total = sc + rescued
+                slow = np.where(total <= 1e-12, w * lat_call, w * ((sc * ok + rescued * lat_call) / total))
+            both_c[1] = np.where(fast, qq * lok_d, slow)
+        if lv.any_fb:                                   # a fallback's own call adds nothing here
+            s_term = np.where(lv.is_fb, 1.0, s_term)
+            both_c[:, lv.is_fb] = 0.0
+        gci, starts = lv.group_ci, lv.starts
+        v[gci] = np.multiply.reduceat(s_term, starts)
+        v[lv.gci_rows] = own_lat[lv.gsrc2] + np.add.reduceat(both_c.ravel(), lv.starts2)
+        if not same_q:
+            q_d = qual[lv.cd]
+            sq = np.where(q_d == s_d, sc, np.where(s_d > 1e-12, sc * q_d / s_d, 0.0))
+            q_term = 1.0 - qq * (1.0 - sq)
+            if powered_q:
+                q_term = np.where(qq <= 1.0, q_term, sq ** qq)
+            if lv.any_fb:
+                q_term = np.where(lv.is_fb, 1.0, q_term)
+            qual[gci] = np.multiply.reduceat(q_term, starts)
+    succ, lat = v[:cn], v[cn:2 * cn]
+    st.succ, st.qual, st.lat = succ, (succ if same_q else qual), lat
 
     e_load = np.bincount(k, eload_p, minlength=e)
     e_fail = np.bincount(k, eload_p * (1.0 - s_call), minlength=e)
     succ2 = succ.reshape(c_count, n)
     ok_sum = (arr2 * succ2).sum(axis=0)
     best = np.where(vp.reached, succ2, 0.0).max(axis=0) if c_count else np.zeros(n)
-    node_ok = np.where(a_tot > 0, ok_sum / a_tot, np.where(vp.has_pairs, best, 1.0)) * own_ok
+    node_ok = np.where(pos, ok_sum / a_tot, np.where(vp.has_pairs, best, 1.0)) * own_ok
+    pa = gate * p_att
+    rx = rx_base - pa if shedding else 1.0 - pa
     pa_full, sc_full, pr_full = np.ones(ce), np.ones(ce), np.ones(ce)
-    pa_full[vp.ck], sc_full[vp.ck], pr_full[vp.ck] = p_att, s_call, p_retry
+    pa_full[vp.ck], sc_full[vp.ck], pr_full[vp.ck] = p_att, s_call, 1.0 - rx
     st.p_att, st.s_call, st.p_retry = pa_full, sc_full, pr_full
     if capped:
         f_time = np.bincount(k, eload_p * gate * own_d * f_x, minlength=e)
         f_all = np.bincount(k, eload_p * f_rx, minlength=e)
         r_max, calm = tm.s.max_retries, plan.allowed
         ft = np.minimum(1.0, f_time / f_all)
-        fit = np.where(ft <= 1e-9, float(r_max + 1), np.maximum(1.0, np.minimum(float(r_max + 1), m.DEADLINE_TIMEOUTS / ft)))
+        fit = np.where(ft <= 1e-9, float(r_max + 1),
+                       np.maximum(1.0, np.minimum(float(r_max + 1), m.DEADLINE_TIMEOUTS / ft)))
         st.allowed = np.where(vp.retry_edge, np.where(f_all > 1e-12, fit, calm), 1.0)
     edge_fail = np.where(send == 0.0, 1.0, np.where(e_load > 0, e_fail / e_load, 0.0))
     # Per node and per call, as lists: the classifier and the diagnosis read them one by one.
@@ -394,15 +426,13 @@ def _update_caches(tm: TrafficModel, vp: VectorPlan, eload: np.ndarray, succ: np
     if not vp.cache_rounds:
         return
     st = tm.st
-    n, e, c_count = tm.n, tm.e_count, tm.c_count
-    load2 = eload.reshape(c_count, e)
-    succ2 = succ.reshape(c_count, n)
+    c_count = tm.c_count
     powered = st.cap_avail
     warm = st.warm
     items = vp.cache_items
     off = np.asarray(powered) <= 0.0 if powered is not None else None
-    for ks, srcs, dsts in vp.cache_rounds:
-        fills = (load2[:, ks] * succ2[:, dsts]).sum(axis=0) * own_ok[dsts]
+    for srcs, dsts, cks, cds in vp.cache_rounds:
+        fills = (eload[cks] * succ[cds]).reshape(c_count, len(srcs)).sum(axis=0) * own_ok[dsts]
         fr = warm[srcs]
         new = np.minimum(1.0, fr + (1.0 - fr) * np.minimum(1.0, fills * dt / np.maximum(items[srcs], 1e-9)))
         if off is not None:                         # none of its own servers run: nothing to fill
