@@ -7,7 +7,10 @@ graph in topological order: top-down for load (retries, cache misses, fallbacks,
 shedding, queues) and bottom-up for success and latency (timeouts, retries, fallbacks).
 Retries and cache fills feed on the previous step's outcome — that feedback is what makes a
 failure outlast its trigger. Plain Python over the (class, edge) pairs in use: for graphs of
-tens to hundreds of nodes this is several times faster than small numpy arrays.
+tens of nodes this is several times faster than small numpy arrays. From VECTOR_MIN_NODES traffic
+nodes the step runs in numpy instead, one topological level at a time (sim.vector): the same model,
+agreeing with this path to rounding, not bit for bit — which is why the examples and their goldens
+never take it.
 """
 
 from __future__ import annotations

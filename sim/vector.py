@@ -5,11 +5,13 @@ nodes of the examples, seconds for 500 nodes over three hours. Here the same two
 *topological level* at a time (a level's nodes only receive load from levels above and only wait
 for answers from levels below), each level as a few array operations over its nodes and pairs.
 
-Same model, same formulas, same state fields (`TrafficModel.st`); only summation order differs
-(a destination's arrivals summed per level, latencies summed per node before adding its own), and
-`np.exp` may round differently from `math.exp` in the last bit. So results agree with the pure
-path to about 1e-12 rather than bit for bit — which is why small architectures, whose goldens are
-exact, never take this path (tests/unit/test_vector.py compares the two).
+Same model, same formulas, same state fields (`TrafficModel.st`; the per-node ones as lists, the
+per-(class, call) ones as arrays). What differs is summation order (a destination's arrivals summed
+per level, latencies summed per node before adding its own) and the last bit of `np.exp`/`np.power`.
+That is invisible (1e-16) except where the model's formulas are ill-conditioned — expected attempts
+(1 − x^A)/(1 − x) for a call whose attempts nearly all fail — where both paths are equally inexact.
+Small architectures, whose goldens are exact, never take this path; tests/unit/test_vector.py
+compares the two.
 """
 
 from __future__ import annotations
@@ -89,7 +91,6 @@ class VectorPlan:
         self.needed = np.array([tm.required[k] or tm.fb_edge[k] >= 0 for k in k_arr], dtype=bool)
         # Without fallbacks and optional calls a request's quality is its success, exactly.
         self.same_quality = not self.is_fb.any() and bool(np.array([tm.required[k] for k in k_arr], dtype=bool).all())
-        self.nh_t2 = -0.5 * self.timeout * self.timeout     # late share exp(−½ (T/W)²) = exp(nh_t2 / W²)
         self.is_cache = np.array(tm.is_cache, dtype=bool)
         self.hit_max = np.array(tm.hit_max, dtype=f)
         self.has_pairs = np.array([bool(p) for p in tm.pairs], dtype=bool)
@@ -253,14 +254,13 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     eload_p, eload1_p = loads[0], loads[1]
     amp_first = float(eload1_p[vp.backend].sum())
     st.amplification = float(eload_p[vp.backend].sum()) / amp_first if amp_first > 0 else 1.0
-    ce = c_count * e
-    eload = np.zeros(ce)
-    eload1 = np.zeros(ce)
-    calls_eff = np.zeros(ce)
+    # The per-(class, call) fields are written in place: only the pairs in use ever change, and a
+    # fresh array of classes × calls each step costs more than the step's arithmetic on 2,000 nodes.
+    eload = st.edge_load
     eload[vp.ck] = eload_p
-    eload1[vp.ck] = eload1_p
-    calls_eff[vp.ck] = calls
-    st.arrivals, st.edge_load, st.edge_load1, st.calls_eff = arr.copy(), eload, eload1, calls_eff
+    st.edge_load1[vp.ck] = eload1_p
+    st.calls_eff[vp.ck] = calls
+    st.arrivals = arr.copy()
 
     # Bottom-up: success, latency, latency of the answered requests (and quality) per (class, node),
     # deepest level first, as rows of `v`.
@@ -272,7 +272,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     v[vp.leaf_ci + cn] = own_lat[vp.leaf_node]
     v[vp.leaf_ci + 2 * cn] = own_lat[vp.leaf_node]
     own_d = own_ok[vp.dst]
-    rx_base = 1.0 - gate * (1.0 - own_d) if shedding else None     # rx = (1 − pa) − shed
+    rx_base = 1.0 - gate * (1.0 - own_d) if shedding else None     # rx = (1 − shed) − pa
     q_all = np.where(gate < 1.0, np.where(gate > 0.0, calls / gate, vp.calls_k), calls) if breakers else calls
     powered_q = bool((q_all > 1.0).any())
     some_q_lt1 = bool((q_all < 1.0).any())
@@ -288,7 +288,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     p_att = np.empty(P)
     f_x = np.zeros(P) if capped else None
     f_rx = np.zeros(P) if capped else None
-    timeout, nh_t2 = vp.timeout, vp.nh_t2
+    timeout = vp.timeout
     for lv in reversed(vp.levels):
         if lv.hi == lv.lo:
             continue
@@ -302,7 +302,8 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
         if soon.all():
             fine = s_d
         else:
-            fine = s_d * np.where(soon, 1.0, 1.0 - np.exp(nh_t2[sl] / (lok_d * lok_d)))
+            r = t_out / lok_d                           # m.late_share, in the pure path's arithmetic
+            fine = s_d * np.where(soon, 1.0, 1.0 - np.exp(-0.5 * r * r))
         od = own_d[sl]
         pa_sent = od * fine
         pa = gate[sl] * pa_sent if breakers else pa_sent
@@ -378,9 +379,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     node_ok = np.where(pos, ok_sum / a_tot, np.where(vp.has_pairs, best, 1.0)) * own_ok
     pa = gate * p_att
     rx = rx_base - pa if shedding else 1.0 - pa
-    pa_full, sc_full, pr_full = np.ones(ce), np.ones(ce), np.ones(ce)
-    pa_full[vp.ck], sc_full[vp.ck], pr_full[vp.ck] = p_att, s_call, 1.0 - rx
-    st.p_att, st.s_call, st.p_retry = pa_full, sc_full, pr_full
+    st.p_att[vp.ck], st.s_call[vp.ck], st.p_retry[vp.ck] = p_att, s_call, 1.0 - rx
     if capped:
         f_time = np.bincount(k, eload_p * gate * own_d * f_x, minlength=e)
         f_all = np.bincount(k, eload_p * f_rx, minlength=e)
