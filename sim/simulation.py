@@ -358,7 +358,7 @@ class Simulation:
             for c, i in self.consumers:
                 # A consumer whose writes fail slows down (it blocks on the failed batch) and
                 # speeds up gradually as they succeed again.
-                ok = model.st.succ[c * model.n + i] * model.st.own_ok[i] if k else 1.0
+                ok = float(model.st.succ[c * model.n + i]) * model.st.own_ok[i] if k else 1.0
                 st.pace[c] = min(1.0, max(0.05, 0.7 * st.pace.get(c, 1.0) + 0.3 * ok))
                 demand[c] = min(event_rate + st.backlog / dt, CONSUMER_HEADROOM * cap[i]) * st.pace[c]
         model.step(dt if k else 1.0, st.avail_vec, demand, st.shedding, st.breakers)
@@ -378,7 +378,7 @@ class Simulation:
         nan = math.nan
         succ, lat = model.st.succ, model.st.lat
         admit = [st.admit[self.model.class_of[f]] for f in self.features]
-        success = [succ[i] * x for i, x in zip(self._feature_at, admit)]
+        success = [float(succ[i]) * x for i, x in zip(self._feature_at, admit)]
         role_ok = {r: success[i] for r, i in self._role_feature.items()}
 
         # Durable log: events produced vs applied by the consumer(s) → backlog, never lost.
@@ -422,8 +422,8 @@ class Simulation:
         # the story's metrics are stored rounded (golden files, CSV); per feature as the model has them
         row = [v if v != v else round(v, 6) for v in values]
         for i, x in zip(self._feature_at, admit):
-            row.append(succ[i] * x)
-            row.append(lat[i])
+            row.append(float(succ[i]) * x)
+            row.append(float(lat[i]))
         rec = self.records
         rec.t_s.append(float(t))
         rec.rows.append(row)
@@ -446,7 +446,7 @@ class Simulation:
         if not self.model.deadline_cap:
             return float(self.model.allowed)
         allowed = self.model.st.allowed
-        return min(allowed[k] for k in self._retried)
+        return float(min(allowed[k] for k in self._retried))
 
     def _node_row(self) -> tuple[list[float], ...]:
         """Per traffic node: offered, goodput and capacity (× its normal load), utilisation, latency."""
@@ -460,9 +460,9 @@ class Simulation:
             good.append(a * st.node_ok[i] / l0)
             cap.append(math.nan if st.capacity[i] >= HUGE else st.capacity[i] / l0)
             util.append(st.util[i] if math.isfinite(st.util[i]) else math.nan)
-            w = sum(st.arrivals[c * n + i] for c in model.classes_at[i])
-            lat.append(sum(st.arrivals[c * n + i] * st.lat[c * n + i] for c in model.classes_at[i]) / w if w > 0
-                       else (st.lat[model.classes_at[i][0] * n + i] if model.classes_at[i] else 0.0))
+            w = float(sum(st.arrivals[c * n + i] for c in model.classes_at[i]))
+            lat.append(float(sum(st.arrivals[c * n + i] * st.lat[c * n + i] for c in model.classes_at[i])) / w if w > 0
+                       else (float(st.lat[model.classes_at[i][0] * n + i]) if model.classes_at[i] else 0.0))
         return offered, good, cap, util, lat
 
     def _story_milestones(self, t: float, row: list[float]) -> None:

@@ -7,7 +7,10 @@ graph in topological order: top-down for load (retries, cache misses, fallbacks,
 shedding, queues) and bottom-up for success and latency (timeouts, retries, fallbacks).
 Retries and cache fills feed on the previous step's outcome — that feedback is what makes a
 failure outlast its trigger. Plain Python over the (class, edge) pairs in use: for graphs of
-tens to hundreds of nodes this is several times faster than small numpy arrays.
+tens of nodes this is several times faster than small numpy arrays. From VECTOR_MIN_NODES traffic
+nodes the step runs in numpy instead, one topological level at a time (sim.vector): the same model,
+agreeing with this path to rounding, not bit for bit — which is why the examples and their goldens
+never take it.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, NamedTuple
 import networkx as nx
 
 from . import mechanisms as m
+from . import vector
 from .architecture import TRAFFIC_KINDS
 from .clock import State
 from .scenario import Scenario
@@ -30,6 +34,7 @@ BREAKER_TRIP = 0.5              # open when half of the calls in the window fail
 BREAKER_PROBE = 0.1             # share of calls let through while half-open
 HUGE = 1e12
 LATE_NEGLIGIBLE = 8.5           # timeout ≥ 8.5 × mean latency: late share < 1e-15
+VECTOR_MIN_NODES = 200          # from this many traffic nodes the step runs in numpy (sim.vector)
 
 
 def _warm_integral(h: float, target: float = 0.95) -> float:
@@ -55,8 +60,11 @@ class Plan(NamedTuple):
 
 
 class TrafficModel:
-    def __init__(self, graph: nx.DiGraph, scenario: Scenario) -> None:
+    def __init__(self, graph: nx.DiGraph, scenario: Scenario, vectorised: bool | None = None) -> None:
+        """`vectorised`: step in numpy (sim.vector); by default from VECTOR_MIN_NODES traffic nodes, so
+        the examples and their goldens keep the pure path's exact arithmetic."""
         self.s = scenario
+        self.vp: vector.VectorPlan | None = None
         ids = [n for n, d in graph.nodes(data=True) if d["kind"] in TRAFFIC_KINDS]
         self.ids = ids
         self.idx = idx = {n: i for i, n in enumerate(ids)}
@@ -185,6 +193,9 @@ class TrafficModel:
         # Working set, in fills: a cold cache at normal load whose every miss is filled reaches
         # 95 % of its hit ratio in cache_warmup_min (solving dx/dt = L0·(1 − h·x)(1 − x)/items).
         self.cache_items = [max(self.L0[i] * warm_s / _warm_integral(self.hit_max[i]), 1e-6) for i in range(n)]
+        if vectorised if vectorised is not None else n >= VECTOR_MIN_NODES:
+            self.vp = vector.VectorPlan(self)       # the healthy baseline above ran the pure path
+            vector.to_arrays(self.st)
 
     def _plan(self, policy: str) -> Plan:
         """Flatten the per-step loops into tuples of indices and constants (fast inner loops)."""
@@ -308,6 +319,8 @@ class TrafficModel:
             extra_lat=[0.0] * e,            # seconds added to each call by `latency` interventions
             cap_dirty=True,
         )
+        if self.vp is not None:
+            vector.to_arrays(self.st)
 
     def __getattr__(self, name: str) -> Any:
         """The state's values read as the model's (model.succ, model.util …)."""
@@ -347,6 +360,9 @@ class TrafficModel:
 
     # ---- one step ------------------------------------------------------------------------
     def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
+        if self.vp is not None and not self._baseline:
+            vector.step(self, self.vp, dt, avail, demand, shedding, breakers)
+            return
         n, e_count = self.n, self.e_count
         st = self.st
         plan = self.plans[st.policy]
@@ -671,15 +687,15 @@ class TrafficModel:
     # ---- read-outs -----------------------------------------------------------------------
     def class_success(self, root: str) -> float:
         c = self.class_of[root]
-        return self.st.succ[c * self.n + self.root[c]]
+        return float(self.st.succ[c * self.n + self.root[c]])
 
     def class_quality(self, root: str) -> float:
         c = self.class_of[root]
-        return self.st.qual[c * self.n + self.root[c]]
+        return float(self.st.qual[c * self.n + self.root[c]])
 
     def class_latency(self, root: str) -> float:
         c = self.class_of[root]
-        return self.st.lat[c * self.n + self.root[c]]
+        return float(self.st.lat[c * self.n + self.root[c]])
 
     def node_success(self, i: int) -> float:
         """Share of requests reaching node i that it completes (itself and its calls)."""

@@ -1,0 +1,439 @@
+"""The rate model's step in numpy, for large architectures (sim.traffic uses it from VECTOR_MIN_NODES).
+
+The pure-Python step costs about a microsecond per (class, call) pair per pass: fine for the tens of
+nodes of the examples, seconds for 500 nodes over three hours. Here the same two passes run one
+*topological level* at a time (a level's nodes only receive load from levels above and only wait
+for answers from levels below), each level as a few array operations over its nodes and pairs.
+
+Same model, same formulas, same state fields (`TrafficModel.st`; the per-node ones as lists, the
+per-(class, call) ones as arrays). What differs is summation order (a destination's arrivals summed
+per level, latencies summed per node before adding its own) and the last bit of `np.exp`/`np.power`.
+That is invisible (1e-16) except where the model's formulas are ill-conditioned — expected attempts
+(1 − x^A)/(1 − x) for a call whose attempts nearly all fail — where both paths are equally inexact.
+Small architectures, whose goldens are exact, never take this path; tests/unit/test_vector.py
+compares the two.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from . import mechanisms as m
+
+if TYPE_CHECKING:
+    from .traffic import TrafficModel
+
+BASE_SERVICE_S = 0.03               # same as sim.traffic (not imported: traffic imports this module)
+LATE_NEGLIGIBLE = 8.5
+BREAKER_OPEN_S, BREAKER_TRIP, BREAKER_PROBE = 30.0, 0.5, 0.1
+
+
+class Level(NamedTuple):
+    """One topological level: its nodes, and the (class, call) pairs leaving them (a slice)."""
+
+    nodes: np.ndarray
+    lo: int
+    hi: int
+    ci: np.ndarray              # c·n + caller, per pair
+    cd: np.ndarray              # c·n + callee
+    src: np.ndarray
+    starts: np.ndarray          # where each (class, caller) group starts, relative to lo
+    group_ci: np.ndarray        # its c·n + caller
+    group_src: np.ndarray
+    fb_local: np.ndarray        # a call's fallback pair, relative to lo (0 when none: masked by has_fb)
+    has_fb: np.ndarray
+    is_fb: np.ndarray
+    any_fb: bool
+    needed: np.ndarray
+    simple: bool                # no fallback and every call required: a call's success is its factor
+    ci2: np.ndarray             # ci, then ci + classes × nodes (arrivals and first attempts side by side)
+    cd2: np.ndarray
+    cd_rows: np.ndarray         # cd in each row of the bottom-up values (success, latency, answered latency)
+    starts2: np.ndarray         # starts, then starts + pairs (the two latency rows side by side)
+    gci_rows: np.ndarray        # group_ci in the two latency rows
+    gsrc2: np.ndarray
+
+
+class VectorPlan:
+    """Index arrays of a model's pairs, ordered by the caller's level, then as the pure path orders
+    them (caller in topological order, class, fallbacks first, call). Built once; read-only."""
+
+    def __init__(self, tm: TrafficModel) -> None:
+        n, e = tm.n, tm.e_count
+        depth = [0] * n
+        out: list[list[int]] = [[] for _ in range(n)]
+        for k in range(e):
+            out[tm.src[k]].append(k)
+        for i in tm.order:
+            for k in out[i]:
+                d = tm.dst[k]
+                depth[d] = max(depth[d], depth[i] + 1)
+        pairs = [(depth[i], pos, c, k) for pos, i in enumerate(tm.order) for c, k in tm.pairs[i]]
+        pairs.sort(key=lambda p: (p[0], p[1]))                  # stable: keeps class, fallback-first, call
+        c_arr = np.array([p[2] for p in pairs], dtype=np.intp)
+        k_arr = np.array([p[3] for p in pairs], dtype=np.intp)
+        src = np.array(tm.src, dtype=np.intp)[k_arr] if pairs else np.zeros(0, np.intp)
+        dst = np.array(tm.dst, dtype=np.intp)[k_arr] if pairs else np.zeros(0, np.intp)
+        self.k, self.c = k_arr, c_arr
+        self.ck, self.ci, self.cd, self.src, self.dst = c_arr * e + k_arr, c_arr * n + src, c_arr * n + dst, src, dst
+        f = np.float64
+        self.is_fb = np.array([tm.is_fb[k] for k in k_arr], dtype=bool)
+        self.timeout = np.array([tm.timeout[k] for k in k_arr], dtype=f)
+        prim = np.array([tm.primary_of_fb[k] for k in k_arr], dtype=np.intp)
+        self.prim_ck = np.where(prim >= 0, c_arr * e + prim, 0)
+        self.calls_prim = np.array([tm.calls[p] if p >= 0 else 0.0 for p in prim], dtype=f)
+        self.calls_k = np.array([tm.calls[k] for k in k_arr], dtype=f)
+        self.cache_miss = np.array([tm.cache_miss[k] for k in k_arr], dtype=bool)
+        self.backend = np.array([tm.to_backend[k] for k in k_arr], dtype=bool)
+        self.retry_edge = np.array(tm.retry, dtype=bool)
+        self.needed = np.array([tm.required[k] or tm.fb_edge[k] >= 0 for k in k_arr], dtype=bool)
+        # Without fallbacks and optional calls a request's quality is its success, exactly.
+        self.same_quality = not self.is_fb.any() and bool(np.array([tm.required[k] for k in k_arr], dtype=bool).all())
+        self.is_cache = np.array(tm.is_cache, dtype=bool)
+        self.hit_max = np.array(tm.hit_max, dtype=f)
+        self.has_pairs = np.array([bool(p) for p in tm.pairs], dtype=bool)
+        reached = np.zeros(tm.c_count * n, dtype=bool)
+        for i, cs in enumerate(tm.classes_at):
+            for c in cs:
+                reached[c * n + i] = True
+        self.reached = reached.reshape(tm.c_count, n)
+        # (class, node) reached but making no call there: its latency is the node's own
+        self.leaf_ci = np.array([c * n + i for i in range(n) for c in tm.classes_at[i] if not tm.pairs_by_class[i][c]],
+                                dtype=np.intp)
+        self.leaf_node = self.leaf_ci % n if n else self.leaf_ci
+        self.root_ci = np.array([c * n + r for c, r in enumerate(tm.root)], dtype=np.intp)
+        pos_of = {(p[2], p[3]): j for j, p in enumerate(pairs)}
+        levels = []
+        top = max(depth, default=-1)
+        lo = 0
+        for d in range(top + 1):
+            nodes = np.array([i for i in tm.order if depth[i] == d], dtype=np.intp)
+            hi = lo
+            while hi < len(pairs) and pairs[hi][0] == d:
+                hi += 1
+            ci = self.ci[lo:hi]
+            starts = np.array([j for j in range(hi - lo) if j == 0 or ci[j] != ci[j - 1]], dtype=np.intp)
+            fb_local = np.array([pos_of[(p[2], tm.fb_edge[p[3]])] - lo if tm.fb_edge[p[3]] >= 0 else 0
+                                 for p in pairs[lo:hi]], dtype=np.intp)
+            has_fb = np.array([tm.fb_edge[p[3]] >= 0 for p in pairs[lo:hi]], dtype=bool)
+            cn = tm.c_count * n
+            needed = self.needed[lo:hi]
+            levels.append(Level(nodes, lo, hi, ci, self.cd[lo:hi], self.src[lo:hi], starts,
+                                ci[starts] if hi > lo else ci, self.src[lo:hi][starts] if hi > lo else ci,
+                                fb_local, has_fb, self.is_fb[lo:hi], bool(has_fb.any()), needed,
+                                not has_fb.any() and bool(needed.all()), np.concatenate([ci, ci + cn]),
+                                np.concatenate([self.cd[lo:hi], self.cd[lo:hi] + cn]),
+                                np.concatenate([self.cd[lo:hi] + r * cn for r in range(3)]),
+                                np.concatenate([starts, starts + (hi - lo)]),
+                                np.concatenate([ci[starts] + cn, ci[starts] + 2 * cn]) if hi > lo else ci,
+                                np.concatenate([self.src[lo:hi][starts]] * 2) if hi > lo else ci))
+            lo = hi
+        self.levels = levels
+        # Caches filled from their backends: the calls of each cache, in call order, in rounds (the
+        # r-th call of every cache together), since one cache's fills are applied call after call.
+        rounds: list[list[int]] = []
+        seen: dict[int, int] = {}
+        for k in range(e):
+            if tm.cache_miss[k]:
+                r = seen.get(tm.src[k], 0)
+                seen[tm.src[k]] = r + 1
+                if r == len(rounds):
+                    rounds.append([])
+                rounds[r].append(k)
+        cs = np.arange(tm.c_count, dtype=np.intp)[:, None]
+        self.cache_rounds = []
+        for ks in rounds:
+            ka = np.array(ks, dtype=np.intp)
+            srcs, dsts = np.array([tm.src[k] for k in ks], dtype=np.intp), np.array([tm.dst[k] for k in ks], dtype=np.intp)
+            self.cache_rounds.append((srcs, dsts, (cs * e + ka).ravel(), (cs * n + dsts).ravel()))
+        self.cache_items = np.array(tm.cache_items, dtype=f)
+        self.retried = {p: np.array([plan.edge_allowed[k] > 1 for k in k_arr], dtype=bool) for p, plan in tm.plans.items()}
+        self.wait_max = np.array([m.backoff_wait_max(j) for j in range(1, 64)], dtype=f)
+
+
+def to_arrays(st: Any) -> None:
+    """The state fields this path keeps as arrays (fresh state from TrafficModel.reset)."""
+    for name in ("queue", "warm", "p_att", "s_call", "p_retry", "allowed", "breaker_until", "edge_load",
+                 "edge_load1", "calls_eff", "send", "succ", "qual", "lat", "arrivals"):
+        st.__dict__[name] = np.array(st.__dict__[name], dtype=np.float64)
+    st.half_open = np.array(st.half_open, dtype=bool)
+
+
+def step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], demand: list[float], shedding: bool,
+         breakers: bool) -> None:
+    """One step of TrafficModel.step, level by level (see the module's docstring)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        _step(tm, vp, dt, avail, demand, shedding, breakers)
+
+
+def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], demand: list[float], shedding: bool,
+          breakers: bool) -> None:
+    # Written for the fewest numpy calls per level (each costs about a microsecond, whatever its size):
+    # what depends only on the last step is computed once for all pairs, what the next level does not
+    # read (per-call outputs) once after the loops, and branches only when some element takes them.
+    st = tm.st
+    n, e, c_count = tm.n, tm.e_count, tm.c_count
+    cn = c_count * n
+    plan = tm.plans[st.policy]
+    policy = plan.policy
+    if st.cap_dirty or avail != st.cap_avail:
+        st.capacity = tm.capacity_for(avail)
+        st.cap_avail, st.cap_dirty = list(avail), False
+    cap = np.asarray(st.capacity, dtype=np.float64)
+    now = st.now
+    if breakers:
+        send = np.where(st.breaker_until > now, 0.0, np.where(st.half_open, BREAKER_PROBE, 1.0))
+    else:
+        send = np.ones(e)
+    st.send = send
+    p_prev, s_prev = st.p_retry, st.s_call
+    allowed_now = np.asarray(st.allowed, dtype=np.float64)
+    k = vp.k
+    P = len(k)
+
+    # Per pair, from the last step and this step's breakers alone: calls per request, attempts per call.
+    miss = np.where(vp.is_cache, 1.0 - vp.hit_max * st.warm, 1.0)
+    calls = np.where(vp.is_fb, vp.calls_prim * (1.0 - s_prev[vp.prim_ck]),
+                     np.where(vp.cache_miss, vp.calls_k * miss[vp.src], vp.calls_k))
+    gate = send[k]
+    if breakers:
+        calls = calls * gate
+    edge_retried = vp.retried[policy]
+    pp = p_prev[vp.ck]
+    allowed_p = allowed_now[k]
+    f = 1.0 - pp
+    r1 = (allowed_p - 1) + 1.0
+    att = np.where(f >= 1.0 - 1e-12, r1, (1.0 - f ** r1) / (1.0 - f))
+    if policy == "budget":
+        att = np.minimum(att, 1.0 + m.RETRY_BUDGET_RATIO * (1.0 - f))
+    att = np.where(edge_retried & (pp != 1.0), att, 1.0)
+
+    # Top-down: load, one level at a time (arrivals and first attempts side by side in `both`).
+    both = np.zeros(2 * cn)
+    both[vp.root_ci] = demand
+    both[cn + vp.root_ci] = demand
+    arr, arr1 = both[:cn], both[cn:]
+    arr2 = arr.reshape(c_count, n)
+    queue = st.queue
+    queued = bool(queue.any())
+    a_tot, admitted, ratio, wait = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    loads = np.zeros((2, P))                            # per pair: load, and load without retries
+    for lv in vp.levels:
+        nodes = lv.nodes
+        a = arr2[:, nodes].sum(axis=0)
+        a_tot[nodes] = a
+        cap_l = cap[nodes]
+        if not queued and (a <= cap_l).all():          # the healthy case: nothing queued, all served
+            admitted[nodes] = a
+            ratio[nodes] = a > 0
+        else:   # m.queue_step, vectorised (it gives the healthy case's numbers too; capacities are ≥ 0)
+            q = queue[nodes]
+            limit = cap_l * (0.2 if shedding else 30.0)
+            adm = np.minimum(a, np.maximum(limit - q, 0.0) / dt + cap_l)
+            new_q = np.minimum(np.maximum(q + (adm - cap_l) * dt, 0.0), limit)
+            served = np.minimum(adm + q / dt, cap_l)
+            admitted[nodes] = adm
+            queue[nodes] = new_q
+            wait[nodes] = np.divide(0.5 * (np.minimum(limit, q) + new_q), cap_l, out=np.zeros(len(nodes)),
+                                    where=cap_l > 0.0)
+            ratio[nodes] = np.divide(served, a, out=np.zeros(len(nodes)), where=a > 0)
+        if lv.hi == lv.lo:
+            continue
+        sl = slice(lv.lo, lv.hi)
+        x = both.take(lv.ci2).reshape(2, lv.hi - lv.lo)
+        x *= ratio[lv.src]
+        x *= calls[sl]
+        x[0] *= att[sl]
+        np.add.at(both, lv.cd2, x.ravel())
+        loads[:, sl] = x
+    pos = a_tot > 0
+    own_ok = np.where(pos, admitted / a_tot, np.where(cap > 0, 1.0, 0.0))
+    util = np.where(cap > 0, a_tot / cap, np.where(pos, np.inf, 0.0))
+    eload_p, eload1_p = loads[0], loads[1]
+    amp_first = float(eload1_p[vp.backend].sum())
+    st.amplification = float(eload_p[vp.backend].sum()) / amp_first if amp_first > 0 else 1.0
+    # The per-(class, call) fields are written in place: only the pairs in use ever change, and a
+    # fresh array of classes × calls each step costs more than the step's arithmetic on 2,000 nodes.
+    eload = st.edge_load
+    eload[vp.ck] = eload_p
+    st.edge_load1[vp.ck] = eload1_p
+    st.calls_eff[vp.ck] = calls
+    st.arrivals = arr.copy()
+
+    # Bottom-up: success, latency, latency of the answered requests (and quality) per (class, node),
+    # deepest level first, as rows of `v`.
+    same_q = vp.same_quality
+    v = np.zeros(3 * cn)                                # rows: success, latency, answered latency
+    v[:cn] = 1.0
+    qual = np.ones(cn) if not same_q else None
+    own_lat = BASE_SERVICE_S / (1.0 - np.minimum(np.minimum(util, 1.0), 0.95)) + wait
+    v[vp.leaf_ci + cn] = own_lat[vp.leaf_node]
+    v[vp.leaf_ci + 2 * cn] = own_lat[vp.leaf_node]
+    own_d = own_ok[vp.dst]
+    rx_base = 1.0 - gate * (1.0 - own_d) if shedding else None     # rx = (1 − shed) − pa
+    q_all = np.where(gate < 1.0, np.where(gate > 0.0, calls / gate, vp.calls_k), calls) if breakers else calls
+    powered_q = bool((q_all > 1.0).any())
+    some_q_lt1 = bool((q_all < 1.0).any())
+    extra = np.asarray(st.extra_lat, dtype=np.float64)[k] if any(st.extra_lat) else None
+    al_p = np.where(edge_retried, allowed_p, 1.0)       # attempts that fit (1 when not retried)
+    alm1 = al_p - 1.0
+    half_alm1 = alm1 / 2.0
+    mode_budget = (policy == "budget") & vp.retry_edge[k]
+    any_budget = bool(mode_budget.any())
+    backoff = policy == "backoff"
+    capped = plan.deadline_cap
+    s_call = np.empty(P)
+    p_att = np.empty(P)
+    f_x = np.zeros(P) if capped else None
+    f_rx = np.zeros(P) if capped else None
+    timeout = vp.timeout
+    for lv in reversed(vp.levels):
+        if lv.hi == lv.lo:
+            continue
+        sl = slice(lv.lo, lv.hi)
+        g = v.take(lv.cd_rows).reshape(3, lv.hi - lv.lo)
+        if extra is not None:
+            g[1:3] += extra[sl]
+        s_d, lat_d, lok_d = g
+        t_out = timeout[sl]
+        soon = lok_d * LATE_NEGLIGIBLE < t_out         # m.late_share: far inside the timeout, never late
+        if soon.all():
+            fine = s_d
+        else:
+            r = t_out / lok_d                           # m.late_share, in the pure path's arithmetic
+            fine = s_d * np.where(soon, 1.0, 1.0 - np.exp(-0.5 * r * r))
+        od = own_d[sl]
+        pa_sent = od * fine
+        pa = gate[sl] * pa_sent if breakers else pa_sent
+        rx = rx_base[sl] - pa if shedding else 1.0 - pa
+        al = al_p[sl]
+        fa = rx ** al
+        omr, omf = 1.0 - rx, 1.0 - fa
+        tries = np.where(rx >= 1.0 - 1e-12, al, omf / omr)  # expected attempts (exactly 1 when al = 1)
+        sc = pa * tries
+        if any_budget:
+            mb = mode_budget[sl]
+            sc = np.where(mb, pa + rx * np.minimum(1.0, m.RETRY_BUDGET_RATIO * pa / np.maximum(rx, 1e-9)) * pa, sc)
+        if capped:
+            moded = edge_retried[sl] | mode_budget[sl]
+            f_x[sl] = np.where(moded, (1.0 - s_d) * np.minimum(lat_d, t_out) / t_out + (s_d - fine), 0.0)
+            f_rx[sl] = np.where(moded, rx, 0.0)
+        s_call[sl] = sc
+        p_att[sl] = pa_sent
+        qq = q_all[sl]
+        if lv.simple:                                   # no fallback, every call required
+            factor = sc
+        else:
+            eff = np.where(lv.has_fb, sc + (1.0 - sc) * sc[lv.fb_local], sc) if lv.any_fb else sc
+            factor = np.where(lv.needed, eff, 1.0)
+        s_term = 1.0 - qq * (1.0 - factor)
+        if powered_q:                                   # several calls per request: a power
+            s_term = np.where(qq <= 1.0, s_term, factor ** qq)
+        t_att = od * np.minimum(lat_d, t_out)
+        lat_call = tries * t_att
+        if backoff:
+            lat_call = lat_call + _backoff_wait(tries, vp.wait_max) * t_out
+        fast = sc > 0.999999
+        both_c = np.empty((2, lv.hi - lv.lo))            # latency, and latency of the answered requests
+        np.multiply(qq, lat_call, out=both_c[0])
+        if fast.all():
+            np.multiply(qq, lok_d, out=both_c[1])
+        else:   # among the requests that succeed, the share that made this call (answered_latency)
+            w = np.where(qq < 1.0, qq * factor / s_term, qq) if some_q_lt1 else qq
+            fbs = np.where(rx <= 1e-12, 0.0, np.where(
+                rx >= 1.0 - 1e-9, half_alm1[sl],
+                rx * (1.0 - al * rx ** alm1[sl] + alm1[sl] * fa) / (omr * omf)))
+            ok = np.minimum(lok_d, t_out) + fbs * t_att
+            if lv.simple:                               # nothing rescued: (sc·ok)/sc = ok
+                slow = w * np.where(sc <= 1e-12, lat_call, ok)
+            else:
+                rescued = factor - sc
+                total = sc + rescued
+                slow = np.where(total <= 1e-12, w * lat_call, w * ((sc * ok + rescued * lat_call) / total))
+            both_c[1] = np.where(fast, qq * lok_d, slow)
+        if lv.any_fb:                                   # a fallback's own call adds nothing here
+            s_term = np.where(lv.is_fb, 1.0, s_term)
+            both_c[:, lv.is_fb] = 0.0
+        gci, starts = lv.group_ci, lv.starts
+        v[gci] = np.multiply.reduceat(s_term, starts)
+        v[lv.gci_rows] = own_lat[lv.gsrc2] + np.add.reduceat(both_c.ravel(), lv.starts2)
+        if not same_q:
+            q_d = qual[lv.cd]
+            sq = np.where(q_d == s_d, sc, np.where(s_d > 1e-12, sc * q_d / s_d, 0.0))
+            q_term = 1.0 - qq * (1.0 - sq)
+            if powered_q:
+                q_term = np.where(qq <= 1.0, q_term, sq ** qq)
+            if lv.any_fb:
+                q_term = np.where(lv.is_fb, 1.0, q_term)
+            qual[gci] = np.multiply.reduceat(q_term, starts)
+    succ, lat = v[:cn], v[cn:2 * cn]
+    st.succ, st.qual, st.lat = succ, (succ if same_q else qual), lat
+
+    e_load = np.bincount(k, eload_p, minlength=e)
+    e_fail = np.bincount(k, eload_p * (1.0 - s_call), minlength=e)
+    succ2 = succ.reshape(c_count, n)
+    ok_sum = (arr2 * succ2).sum(axis=0)
+    best = np.where(vp.reached, succ2, 0.0).max(axis=0) if c_count else np.zeros(n)
+    node_ok = np.where(pos, ok_sum / a_tot, np.where(vp.has_pairs, best, 1.0)) * own_ok
+    pa = gate * p_att
+    rx = rx_base - pa if shedding else 1.0 - pa
+    st.p_att[vp.ck], st.s_call[vp.ck], st.p_retry[vp.ck] = p_att, s_call, 1.0 - rx
+    if capped:
+        f_time = np.bincount(k, eload_p * gate * own_d * f_x, minlength=e)
+        f_all = np.bincount(k, eload_p * f_rx, minlength=e)
+        r_max, calm = tm.s.max_retries, plan.allowed
+        ft = np.minimum(1.0, f_time / f_all)
+        fit = np.where(ft <= 1e-9, float(r_max + 1),
+                       np.maximum(1.0, np.minimum(float(r_max + 1), m.DEADLINE_TIMEOUTS / ft)))
+        st.allowed = np.where(vp.retry_edge, np.where(f_all > 1e-12, fit, calm), 1.0)
+    edge_fail = np.where(send == 0.0, 1.0, np.where(e_load > 0, e_fail / e_load, 0.0))
+    # Per node and per call, as lists: the classifier and the diagnosis read them one by one.
+    st.arrivals_total, st.own_ok, st.util, st.wait = a_tot.tolist(), own_ok.tolist(), util.tolist(), wait.tolist()
+    st.node_ok, st.edge_fail = node_ok.tolist(), edge_fail.tolist()
+    if breakers:
+        _update_breakers(st, e_load, np.bincount(k, eload_p * (1.0 - p_att), minlength=e))
+    _update_caches(tm, vp, eload, succ, own_ok, dt)
+    st.now += dt
+
+
+def _backoff_wait(tries: np.ndarray, wait_max: np.ndarray) -> np.ndarray:
+    """m.backoff_mean_wait for an array of (fractional) attempts, summed in the same order."""
+    total = np.zeros_like(tries)
+    left = tries - 1.0
+    j = 0
+    while (left > 0.0).any():
+        total = total + np.where(left > 0.0, np.minimum(1.0, left) * wait_max[j] / 2.0, 0.0)
+        left = left - 1.0
+        j += 1
+    return total
+
+
+def _update_breakers(st: Any, load: np.ndarray, fail: np.ndarray) -> None:
+    """TrafficModel._update_breakers over every call at once."""
+    closed = ~(st.breaker_until > st.now)
+    busy = load > 0
+    trip = closed & busy & (fail / np.where(busy, load, 1.0) > BREAKER_TRIP)
+    st.breaker_until = np.where(trip, st.now + BREAKER_OPEN_S, st.breaker_until)
+    st.half_open = np.where(trip, True, np.where(closed & busy, False, st.half_open))
+
+
+def _update_caches(tm: TrafficModel, vp: VectorPlan, eload: np.ndarray, succ: np.ndarray, own_ok: np.ndarray,
+                   dt: float) -> None:
+    """TrafficModel._update_caches: fills per cache call from every class, applied call by call."""
+    if not vp.cache_rounds:
+        return
+    st = tm.st
+    c_count = tm.c_count
+    powered = st.cap_avail
+    warm = st.warm
+    items = vp.cache_items
+    off = np.asarray(powered) <= 0.0 if powered is not None else None
+    for srcs, dsts, cks, cds in vp.cache_rounds:
+        fills = (eload[cks] * succ[cds]).reshape(c_count, len(srcs)).sum(axis=0) * own_ok[dsts]
+        fr = warm[srcs]
+        new = np.minimum(1.0, fr + (1.0 - fr) * np.minimum(1.0, fills * dt / np.maximum(items[srcs], 1e-9)))
+        if off is not None:                         # none of its own servers run: nothing to fill
+            new = np.where(off[srcs], fr, new)
+        warm[srcs] = new
