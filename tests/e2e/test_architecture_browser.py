@@ -81,6 +81,14 @@ def off_machine(watch: Watch, app_url: str) -> list[str]:
             and urlsplit(u).hostname not in (host, "localhost", "127.0.0.1")]
 
 
+def choose(page, label: str, typed: str) -> None:
+    """Pick an option of a select box by typing part of it, as a keyboard user would."""
+    page.get_by_label(label, exact=True).click()
+    page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+    settle(page)
+
+
 def test_each_example_uploads_and_draws_and_the_blast_radius_matches_networkx(arch_page, app_url):
     page, watch, dialogs = arch_page
     for name in EXAMPLES:
@@ -118,11 +126,7 @@ def test_hostile_file_renders_as_text_and_an_invalid_upload_keeps_the_previous(a
     assert "In use on every page" in status(page), status(page)
     graph_drawn(page)
     # the blast radius of the database names both hostile features, as text
-    box = page.get_by_label("Node", exact=True)
-    box.click()
-    page.keyboard.type("(database,")
-    page.keyboard.press("Enter")
-    settle(page)
+    choose(page, "Node", "(database,")
     body = page.locator("body").inner_text()
     for label in HOSTILE[:2]:
         assert label in body, label
@@ -204,11 +208,7 @@ def test_a_hall_s_blast_radius_matches_networkx_and_runs(arch_page, app_url):
     g = load_architecture(ARCH_DIR / "social_video.toml")
     page.get_by_role("radiogroup", name="What fails").get_by_text("A hall").click()
     settle(page)
-    box = page.get_by_label("Hall", exact=True)
-    box.click()
-    page.keyboard.type("(B,")
-    page.keyboard.press("Enter")
-    settle(page)
+    choose(page, "Hall", "(B,")
     expect = independent_hall(g, "B")
     assert expect and predicted_labels(page) == expect
     graph_drawn(page)
