@@ -166,7 +166,7 @@ st.title(f"{idx + 1}. {chapter.title}")
 # Presenter mode: the chapter's text and question beside the player, so that the switch, the clock,
 # the caption, the whole graph and the question fit on one projected screen (the text scrolls).
 stage = st.container(key="presenter_stage")
-text_col, play_col = stage.columns([1, 2], gap="medium") if PRESENTING else (stage, stage)
+text_col, play_col = stage.columns([1, 2.2], gap="medium") if PRESENTING else (stage, stage)
 with text_col.container(key="story_text"):
     # If this step cannot be simulated the player keeps the last step that could (and says so above it).
     v, fault = guard.attempt(lambda: view(idx, revealed))
