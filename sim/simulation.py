@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import pickle
 import random
-from array import array
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -434,7 +433,7 @@ class Simulation:
         codes, changes = self.classifier.classify(t, st.avail, st.booting, st.backlog)
         rec.states.append(bytes(codes))                                # a byte a node: compact records
         st.events.extend(changes)
-        rec.edge_fail.append(array("f", self.classifier.edge_failures()))
+        rec.edge_fail.append(self.classifier.edge_failure_row())
         if self.node_metrics:
             rec.nodes.append(self._node_row())
         self._story_milestones(t, row)

@@ -56,6 +56,15 @@ class Level(NamedTuple):
     gsrc2: np.ndarray
 
 
+class Out(NamedTuple):
+    """A step's per-node and per-call results as arrays, for the classifier (not state: every step
+    writes them before anything reads them)."""
+
+    util: np.ndarray
+    node_ok: np.ndarray
+    edge_fail: np.ndarray
+
+
 class VectorPlan:
     """Index arrays of a model's pairs, ordered by the caller's level, then as the pure path orders
     them (caller in topological order, class, fallbacks first, call). Built once; read-only."""
@@ -392,6 +401,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     # Per node and per call, as lists: the classifier and the diagnosis read them one by one.
     st.arrivals_total, st.own_ok, st.util, st.wait = a_tot.tolist(), own_ok.tolist(), util.tolist(), wait.tolist()
     st.node_ok, st.edge_fail = node_ok.tolist(), edge_fail.tolist()
+    tm.vec_out = Out(util, node_ok, edge_fail)          # the same, as arrays (sim.states reads them)
     if breakers:
         _update_breakers(st, e_load, np.bincount(k, eload_p * (1.0 - p_att), minlength=e))
     _update_caches(tm, vp, eload, succ, own_ok, dt)

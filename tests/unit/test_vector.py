@@ -108,3 +108,41 @@ def test_a_snapshot_restored_mid_run_continues_exactly_on_the_numpy_path(graphs)
     while again.step():
         pass
     assert_same(again.timeline(), whole)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_array_classifier_matches_the_pure_one_step_by_step(graphs, shape):
+    """On the numpy path the classifier works over arrays (sim.states._VectorClassifier); each step,
+    the pure loop run on the same model state and the same previous codes gives the same codes,
+    events (with causes) and call failures."""
+    import copy
+    from array import array
+
+    g = graphs[shape]
+    sim = Simulation(_scenario("budget, shedding, breakers", g), g)
+    cl = sim.classifier
+    assert cl.vec is not None
+    vec_classify = cl.classify
+    seen = {"steps": 0, "changes": 0}
+
+    def both(t, avail, booting, backlog):
+        before = copy.deepcopy(cl.st)
+        codes, events = vec_classify(t, avail, booting, backlog)
+        after, cl.st = cl.st, before
+        cl.vec, vec = None, cl.vec
+        try:
+            pure_codes, pure_events = vec_classify(t, avail, booting, backlog)
+            pure_row = array("f", cl.edge_failures())
+        finally:
+            cl.vec, cl.st = vec, after
+        assert codes == pure_codes
+        assert events == pure_events
+        assert cl.edge_failure_row() == pure_row
+        seen["steps"] += 1
+        seen["changes"] += len(events)
+        return codes, events
+
+    cl.classify = both
+    while sim.step():
+        pass
+    assert seen["steps"] == sim.steps + 1 and seen["changes"] > 20
