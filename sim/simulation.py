@@ -454,11 +454,11 @@ class Simulation:
         offered, good, cap, util, lat = [], [], [], [], []
         for i in range(n):
             l0 = model.L0[i]
-            a = st.arrivals_total[i]
+            a = float(st.arrivals_total[i])         # (large graphs keep these per-node fields as numpy arrays)
             offered.append(a / l0)
-            good.append(a * st.node_ok[i] / l0)
-            cap.append(math.nan if st.capacity[i] >= HUGE else st.capacity[i] / l0)
-            util.append(st.util[i] if math.isfinite(st.util[i]) else math.nan)
+            good.append(a * float(st.node_ok[i]) / l0)
+            cap.append(math.nan if st.capacity[i] >= HUGE else float(st.capacity[i]) / l0)
+            util.append(float(st.util[i]) if math.isfinite(st.util[i]) else math.nan)
             w = float(sum(st.arrivals[c * n + i] for c in model.classes_at[i]))
             lat.append(float(sum(st.arrivals[c * n + i] * st.lat[c * n + i] for c in model.classes_at[i])) / w if w > 0
                        else (float(st.lat[model.classes_at[i][0] * n + i]) if model.classes_at[i] else 0.0))

@@ -314,8 +314,7 @@ class _VectorClassifier:
         share, boot = self._share(avail, booting)
         if self._cap is None or self._cap[0] is not ms.capacity:
             self._cap = (ms.capacity, np.asarray(ms.capacity, dtype=np.float64)[o])
-        out = m.vec_out
-        util, node_ok = out.util[o], out.node_ok[o]
+        util, node_ok = ms.util[o], ms.node_ok[o]
         part = share < 1.0
         deg_thr = np.where(was == DEGRADED, DEGRADED_LEAVE, DEGRADED_ENTER)
         ov_thr = np.where(was == OVERLOADED, OVERLOAD_LEAVE, OVERLOAD_ENTER)
@@ -342,7 +341,7 @@ class _VectorClassifier:
 
     def edge_failure_row(self) -> array:
         codes = self.codes_array(self.c.st.codes)
-        row = np.where(self.e_has, self.m.vec_out.edge_fail[self.e_model], codes[self.e_target] == DOWN)
+        row = np.where(self.e_has, self.m.st.edge_fail[self.e_model], codes[self.e_target] == DOWN)
         out = array("f")
         out.frombytes(row.astype(np.float32).tobytes())
         return out
