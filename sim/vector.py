@@ -36,9 +36,11 @@ class Level(NamedTuple):
     nodes: np.ndarray
     lo: int
     hi: int
-    src: np.ndarray
-    ci2: np.ndarray             # c·n + caller, then + classes × nodes (arrivals and first attempts side by side)
-    cd2: np.ndarray             # the same for the callee
+    nlo: int                    # the level's nodes are VectorPlan.node_order[nlo:nhi]
+    nhi: int
+    src_local: np.ndarray       # a pair's caller, as a position among the level's nodes
+    ci3: np.ndarray             # c·n + caller in the rows of `both`: arrivals, first attempts, arrivals again
+    cd3: np.ndarray             # c·n + callee in the first two rows; the callee's level-order position in the third
 
 
 class BuLevel(NamedTuple):
@@ -98,7 +100,7 @@ class VectorPlan:
         self.calls_k = np.array([tm.calls[k] for k in k_arr], dtype=f)
         self.cache_miss = np.array([tm.cache_miss[k] for k in k_arr], dtype=bool)
         self.backend = np.array([tm.to_backend[k] for k in k_arr], dtype=bool)
-        self.backend_f = self.backend.astype(np.float64)     # sums over backend calls as one dot product
+        self.backend_idx = np.flatnonzero(self.backend)
         self.retry_edge = np.array(tm.retry, dtype=bool)
         self.needed = np.array([tm.required[k] or tm.fb_edge[k] >= 0 for k in k_arr], dtype=bool)
         # Without fallbacks and optional calls a request's quality is its success, exactly.
@@ -129,6 +131,7 @@ class VectorPlan:
         self.r_k, self.r_dst, self.r_cd, self.r_ck = k_arr[ri], dst[ri], self.cd[ri], self.ck[ri]
         self.r_timeout = self.timeout[ri]
         levels, bu_levels = [], []
+        node_order: list[int] = []
         top = max(depth, default=-1)
         lo = rlo = 0
         for d in range(top + 1):
@@ -140,8 +143,12 @@ class VectorPlan:
             while rhi < len(rep_idx) and rep_idx[rhi] < hi:
                 rhi += 1
             ci = self.ci[lo:hi]
-            levels.append(Level(nodes, lo, hi, self.src[lo:hi], np.concatenate([ci, ci + cn]),
-                                np.concatenate([self.cd[lo:hi], self.cd[lo:hi] + cn])))
+            local = {i: j for j, i in enumerate(nodes.tolist())}
+            nlo = len(node_order)
+            node_order += nodes.tolist()
+            levels.append(Level(nodes, lo, hi, nlo, len(node_order),
+                                np.array([local[i] for i in self.src[lo:hi].tolist()], dtype=np.intp),
+                                np.concatenate([ci, ci + cn, ci]), np.concatenate([self.cd[lo:hi], self.cd[lo:hi] + cn])))
             rj = rep_idx[rlo:rhi]
             rci, rcd, rsrc = self.ci[rj], self.cd[rj], self.src[rj]
             m_ = rhi - rlo
@@ -169,6 +176,13 @@ class VectorPlan:
                                      np.concatenate([frm_a + r * cn for r in range(3)]), to_a, frm_a))
             lo, rlo = hi, rhi
         self.levels, self.bu_levels = levels, bu_levels
+        # Per-node values of the top-down pass are kept in level order (a level's nodes: a slice).
+        self.node_order = np.array(node_order, dtype=np.intp)
+        lvpos = np.empty(n, dtype=np.intp)
+        lvpos[self.node_order] = np.arange(n)
+        self.lvpos = lvpos
+        self.levels = [lv._replace(cd3=np.concatenate([lv.cd3, 2 * cn + lvpos[dst[lv.lo:lv.hi]]])) for lv in levels]
+        self.root_tot = 2 * cn + lvpos[np.array(tm.root, dtype=np.intp)] if tm.c_count else np.zeros(0, np.intp)
         # Caches filled from their backends: the calls of each cache, in call order, in rounds (the
         # r-th call of every cache together), since one cache's fills are applied call after call.
         rounds: list[list[int]] = []
@@ -187,6 +201,17 @@ class VectorPlan:
             srcs, dsts = np.array([tm.src[k] for k in ks], dtype=np.intp), np.array([tm.dst[k] for k in ks], dtype=np.intp)
             self.cache_rounds.append((srcs, dsts, (cs * e + ka).ravel(), (cs * n + dsts).ravel()))
         self.cache_items = np.array(tm.cache_items, dtype=f)
+        if rounds:
+            self.cache_srcs = np.concatenate([r[0] for r in self.cache_rounds])
+            dsts_all = np.concatenate([r[1] for r in self.cache_rounds])
+            ka = np.array([k for ks in rounds for k in ks], dtype=np.intp)
+            self.cache_ck = cs * e + ka                  # classes × cache calls, calls in round order
+            self.cache_cd = cs * n + dsts_all
+            self.cache_dst = dsts_all
+            self.cache_den = np.maximum(self.cache_items[self.cache_srcs], 1e-9)
+            ends = np.cumsum([len(r[0]) for r in self.cache_rounds]).tolist()
+            self.cache_slices = [(self.cache_rounds[j][0], slice(ends[j] - len(self.cache_rounds[j][0]), ends[j]))
+                                 for j in range(len(rounds))]
         self.retried = {p: np.array([plan.edge_allowed[k] > 1 for k in k_arr], dtype=bool) for p, plan in tm.plans.items()}
         self.r_retried = {p: a[ri] for p, a in self.retried.items()}
         self.wait_max = np.array([m.backoff_wait_max(j) for j in range(1, 64)], dtype=f)
@@ -199,6 +224,7 @@ def to_arrays(st: Any) -> None:
                  "util", "wait", "node_ok", "edge_fail"):
         st.__dict__[name] = np.array(st.__dict__[name], dtype=np.float64)
     st.half_open = np.array(st.half_open, dtype=bool)
+    st.cache_off = None                     # with cap_avail: its caches without power (sim.vector._update_caches)
 
 
 def step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], demand: list[float], shedding: bool,
@@ -221,6 +247,8 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     if st.cap_dirty or avail != st.cap_avail:
         st.capacity = np.array(tm.capacity_for(avail), dtype=np.float64)
         st.cap_avail, st.cap_dirty = list(avail), False
+        if vp.cache_rounds:                             # caches none of whose own servers run
+            st.cache_off = np.asarray(avail, dtype=np.float64)[vp.cache_srcs] <= 0.0
     cap = st.capacity
     now = st.now
     if breakers:
@@ -255,50 +283,54 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     if not vp.all_rep:
         att = att[vp.rep_pos]
 
-    # Top-down: load, one level at a time (arrivals and first attempts side by side in `both`).
-    both = np.zeros(2 * cn)
+    # Top-down: load, one level at a time. `both` holds arrivals and first attempts per (class, node),
+    # then each node's total arrivals in level order (a level's nodes are a slice there).
+    both = np.zeros(2 * cn + n)
     both[vp.root_ci] = demand
     both[cn + vp.root_ci] = demand
-    arr, arr1 = both[:cn], both[cn:]
+    np.add.at(both, vp.root_tot, demand)
+    arr, arr1 = both[:cn], both[cn:2 * cn]
     arr2 = arr.reshape(c_count, n)
-    queue = st.queue
-    queued = bool(queue.any())
-    a_tot, admitted, ratio, wait = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+    tot = both[2 * cn:]
+    # m.queue_step, vectorised: what depends on last step's queue for every node at once, in level order.
+    q0 = st.queue
+    limit = cap * (0.2 if shedding else 30.0)
+    order = vp.node_order
+    adm_cap = (np.maximum(limit - q0, 0.0) / dt + cap)[order]
+    q_dt = (q0 / dt)[order]
+    cap_o = cap[order]
+    admitted_o = np.empty(n)
+    mult = np.empty((3, P))                             # per pair: calls × attempts, calls, calls × attempts
+    np.multiply(calls, att, out=mult[0])
+    mult[1] = calls
+    mult[2] = mult[0]
     loads = np.zeros((2, P))                            # per pair: load, and load without retries
     for lv in vp.levels:
-        nodes = lv.nodes
-        a = arr2[:, nodes].sum(axis=0)
-        a_tot[nodes] = a
-        cap_l = cap[nodes]
-        if not queued and (a <= cap_l).all():          # the healthy case: nothing queued, all served
-            admitted[nodes] = a
-            ratio[nodes] = a > 0
-        else:   # m.queue_step, vectorised (it gives the healthy case's numbers too; capacities are ≥ 0)
-            q = queue[nodes]
-            limit = cap_l * (0.2 if shedding else 30.0)
-            adm = np.minimum(a, np.maximum(limit - q, 0.0) / dt + cap_l)
-            new_q = np.minimum(np.maximum(q + (adm - cap_l) * dt, 0.0), limit)
-            served = np.minimum(adm + q / dt, cap_l)
-            admitted[nodes] = adm
-            queue[nodes] = new_q
-            wait[nodes] = np.divide(0.5 * (np.minimum(limit, q) + new_q), cap_l, out=np.zeros(len(nodes)),
-                                    where=cap_l > 0.0)
-            ratio[nodes] = np.divide(served, a, out=np.zeros(len(nodes)), where=a > 0)
+        ns = slice(lv.nlo, lv.nhi)
+        a = tot[ns]
+        adm = np.minimum(a, adm_cap[ns], out=admitted_o[ns])
+        served = np.minimum(adm + q_dt[ns], cap_o[ns])
+        ratio = np.divide(served, a, out=np.zeros(lv.nhi - lv.nlo), where=a > 0)
         if lv.hi == lv.lo:
             continue
         sl = slice(lv.lo, lv.hi)
-        x = both.take(lv.ci2).reshape(2, lv.hi - lv.lo)
-        x *= ratio[lv.src]
-        x *= calls[sl]
-        x[0] *= att[sl]
-        np.add.at(both, lv.cd2, x.ravel())
-        loads[:, sl] = x
+        x = both.take(lv.ci3).reshape(3, lv.hi - lv.lo)
+        x *= ratio[lv.src_local]
+        x *= mult[:, sl]
+        np.add.at(both, lv.cd3, x.ravel())
+        loads[:, sl] = x[:2]
+    lvpos = vp.lvpos
+    a_tot, admitted = tot[lvpos], admitted_o[lvpos]
+    new_q = np.minimum(np.maximum(q0 + (admitted - cap) * dt, 0.0), limit)
+    wait = np.divide(0.5 * (np.minimum(limit, q0) + new_q), cap, out=np.zeros(n), where=cap > 0.0)
+    st.queue = new_q
     pos = a_tot > 0
     own_ok = np.where(pos, admitted / a_tot, np.where(cap > 0, 1.0, 0.0))
     util = np.where(cap > 0, a_tot / cap, np.where(pos, np.inf, 0.0))
     eload_p, eload1_p = loads[0], loads[1]
-    amp_first = float(eload1_p @ vp.backend_f)
-    st.amplification = float(eload_p @ vp.backend_f) / amp_first if amp_first > 0 else 1.0
+    # (not a dot product: that would start BLAS's threads, which spin on the cores the step runs on)
+    amp_first = float(eload1_p.take(vp.backend_idx).sum())
+    st.amplification = float(eload_p.take(vp.backend_idx).sum()) / amp_first if amp_first > 0 else 1.0
     # The per-(class, call) fields are written in place: only the pairs in use ever change, and a
     # fresh array of classes × calls each step costs more than the step's arithmetic on 2,000 nodes.
     eload = st.edge_load
@@ -489,19 +521,18 @@ def _update_breakers(st: Any, load: np.ndarray, fail: np.ndarray) -> None:
 
 def _update_caches(tm: TrafficModel, vp: VectorPlan, eload: np.ndarray, succ: np.ndarray, own_ok: np.ndarray,
                    dt: float) -> None:
-    """TrafficModel._update_caches: fills per cache call from every class, applied call by call."""
+    """TrafficModel._update_caches: fills per cache call from every class (all calls at once), applied
+    call by call to each cache's warmth (in rounds: the r-th call of every cache together)."""
     if not vp.cache_rounds:
         return
     st = tm.st
-    c_count = tm.c_count
-    powered = st.cap_avail
     warm = st.warm
-    items = vp.cache_items
-    off = np.asarray(powered) <= 0.0 if powered is not None else None
-    for srcs, dsts, cks, cds in vp.cache_rounds:
-        fills = (eload[cks] * succ[cds]).reshape(c_count, len(srcs)).sum(axis=0) * own_ok[dsts]
+    fills = (eload[vp.cache_ck] * succ[vp.cache_cd]).sum(axis=0) * own_ok[vp.cache_dst]
+    inc = np.minimum(1.0, fills * dt / vp.cache_den)
+    off = st.cache_off
+    for srcs, sl in vp.cache_slices:
         fr = warm[srcs]
-        new = np.minimum(1.0, fr + (1.0 - fr) * np.minimum(1.0, fills * dt / np.maximum(items[srcs], 1e-9)))
+        new = np.minimum(1.0, fr + (1.0 - fr) * inc[sl])
         if off is not None:                         # none of its own servers run: nothing to fill
-            new = np.where(off[srcs], fr, new)
+            new = np.where(off[sl], fr, new)
         warm[srcs] = new
