@@ -101,6 +101,7 @@ class VectorPlan:
         self.cache_miss = np.array([tm.cache_miss[k] for k in k_arr], dtype=bool)
         self.backend = np.array([tm.to_backend[k] for k in k_arr], dtype=bool)
         self.backend_idx = np.flatnonzero(self.backend)
+        self.no_pairs = np.zeros(len(k_arr), dtype=bool)
         self.retry_edge = np.array(tm.retry, dtype=bool)
         self.needed = np.array([tm.required[k] or tm.fb_edge[k] >= 0 for k in k_arr], dtype=bool)
         # Without fallbacks and optional calls a request's quality is its success, exactly.
@@ -130,6 +131,7 @@ class VectorPlan:
         ri = self.rep_idx
         self.r_k, self.r_dst, self.r_cd, self.r_ck = k_arr[ri], dst[ri], self.cd[ri], self.ck[ri]
         self.r_timeout = self.timeout[ri]
+        self.r_no_pairs = np.zeros(len(ri), dtype=bool)
         levels, bu_levels = [], []
         node_order: list[int] = []
         top = max(depth, default=-1)
@@ -348,12 +350,12 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     own_lat = BASE_SERVICE_S / (1.0 - np.minimum(np.minimum(util, 1.0), 0.95)) + wait
     v[vp.leaf_ci + cn] = own_lat[vp.leaf_node]
     v[vp.leaf_ci + 2 * cn] = own_lat[vp.leaf_node]
-    own_d = own_ok[vp.dst]
+    capped = plan.deadline_cap
+    own_d = own_ok[vp.dst] if shedding or capped or vp.all_rep else None
     rx_base = 1.0 - gate * (1.0 - own_d) if shedding else None     # rx = (1 − shed) − pa
     q_all = np.where(gate < 1.0, np.where(gate > 0.0, calls / gate, vp.calls_k), calls) if breakers else calls
-    mode_budget = (policy == "budget") & vp.retry_edge[k]
+    mode_budget = vp.retry_edge[k] if policy == "budget" else vp.no_pairs
     backoff = policy == "backoff"
-    capped = plan.deadline_cap
     # From here on, per representative pair (VectorPlan.rep_idx): the other classes' pairs get the
     # same numbers (copied per level for the values the next level reads, once at the end for the rest).
     if vp.all_rep:
@@ -362,15 +364,23 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
         r_own_d = own_ok[vp.r_dst]
         r_gate = gate[ri] if breakers else gate
         r_q = q_all[ri]
-        r_budget = mode_budget[ri]
+        r_budget = mode_budget[ri] if policy == "budget" else vp.r_no_pairs
         r_rx_base = rx_base[ri] if shedding else None
     powered_q = bool((r_q > 1.0).any())
     some_q_lt1 = bool((r_q < 1.0).any())
-    extra = np.asarray(st.extra_lat, dtype=np.float64)[rk] if any(st.extra_lat) else None
-    al_p = np.where(r_retried, allowed_r, 1.0)        # attempts that fit (1 when not retried)
-    alm1 = al_p - 1.0
-    half_alm1 = alm1 / 2.0
-    any_budget = bool(r_budget.any())
+    # Latency interventions and attempts per call change rarely: kept while their lists are the same
+    # objects (st's fields are replaced, never edited, when they change; holding them keeps that sound).
+    cached = tm.__dict__.get("_vector_cache")
+    if cached is None or cached[0] is not st.extra_lat:
+        extra = np.asarray(st.extra_lat, dtype=np.float64)[rk] if any(st.extra_lat) else None
+        cached = tm.__dict__["_vector_cache"] = (st.extra_lat, extra, None, None, None)
+    extra = cached[1]
+    if cached[2] is not st.allowed or cached[3] != policy:
+        al_p = np.where(r_retried, allowed_r, 1.0)    # attempts that fit (1 when not retried)
+        alm1 = al_p - 1.0
+        cached = tm.__dict__["_vector_cache"] = cached[:2] + (st.allowed, policy, (al_p, alm1, alm1 / 2.0))
+    al_p, alm1, half_alm1 = cached[4]
+    any_budget = policy == "budget" and bool(r_budget.any())
     R = len(ri)
     r_s_call = np.empty(R)
     r_p_att = np.empty(R)
