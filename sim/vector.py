@@ -403,23 +403,21 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
             r = t_out / lok_d                           # m.late_share, in the pure path's arithmetic
             fine = s_d * np.where(soon, 1.0, 1.0 - np.exp(-0.5 * r * r))
         od = r_own_d[sl]
-        pa_sent = od * fine
+        pa_sent = np.multiply(od, fine, out=r_p_att[sl])
         pa = r_gate[sl] * pa_sent if breakers else pa_sent
         rx = r_rx_base[sl] - pa if shedding else 1.0 - pa
         al = al_p[sl]
         fa = rx ** al
         omr, omf = 1.0 - rx, 1.0 - fa
         tries = np.where(rx >= 1.0 - 1e-12, al, omf / omr)  # expected attempts (exactly 1 when al = 1)
-        sc = pa * tries
+        sc = np.multiply(pa, tries, out=r_s_call[sl])
         if any_budget:
             mb = r_budget[sl]
-            sc = np.where(mb, pa + rx * np.minimum(1.0, m.RETRY_BUDGET_RATIO * pa / np.maximum(rx, 1e-9)) * pa, sc)
+            sc[:] = np.where(mb, pa + rx * np.minimum(1.0, m.RETRY_BUDGET_RATIO * pa / np.maximum(rx, 1e-9)) * pa, sc)
         if capped:
             moded = r_retried[sl] | r_budget[sl]
             f_x[sl] = np.where(moded, (1.0 - s_d) * np.minimum(lat_d, t_out) / t_out + (s_d - fine), 0.0)
             f_rx[sl] = np.where(moded, rx, 0.0)
-        r_s_call[sl] = sc
-        r_p_att[sl] = pa_sent
         qq = r_q[sl]
         if lv.simple:                                   # no fallback, every call required
             factor = sc
@@ -445,12 +443,12 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
                 rx * (1.0 - al * rx ** alm1[sl] + alm1[sl] * fa) / (omr * omf)))
             ok = np.minimum(lok_d, t_out) + fbs * t_att
             if lv.simple:                               # nothing rescued: (sc·ok)/sc = ok
-                slow = w * np.where(sc <= 1e-12, lat_call, ok)
+                np.multiply(w, np.where(sc <= 1e-12, lat_call, ok), out=both_c[1])
             else:
                 rescued = factor - sc
                 total = sc + rescued
-                slow = np.where(total <= 1e-12, w * lat_call, w * ((sc * ok + rescued * lat_call) / total))
-            both_c[1] = np.where(fast, qq * lok_d, slow)
+                both_c[1] = np.where(total <= 1e-12, w * lat_call, w * ((sc * ok + rescued * lat_call) / total))
+            np.copyto(both_c[1], qq * lok_d, where=fast)
         if lv.any_fb:                                   # a fallback's own call adds nothing here
             s_term = np.where(lv.is_fb, 1.0, s_term)
             both_c[:, lv.is_fb] = 0.0
