@@ -146,3 +146,23 @@ def test_the_array_classifier_matches_the_pure_one_step_by_step(graphs, shape):
     while sim.step():
         pass
     assert seen["steps"] == sim.steps + 1 and seen["changes"] > 20
+
+
+@pytest.mark.parametrize("name", ("queue_worker", "service_chain", "social_video", "three_tier", "two_sites"))
+def test_the_examples_forced_onto_the_numpy_path_agree(name, monkeypatch):
+    """The examples never take the numpy path by size; forced onto it they exercise what the
+    generated shapes lack (fallbacks, quality, consumers, caches in front of queues, two sites) and
+    the case where every class is its own representative. Same states, events and milestones;
+    metrics to 1e-6 relative or 1e-8 absolute (a near-zero success of the retry chain is only as
+    exact as the expected-attempts formula there)."""
+    from sim import load_architecture
+    from pathlib import Path
+    g = load_architecture(Path(__file__).resolve().parents[2] / "sim" / "architectures" / f"{name}.toml")
+    pure, vec = _runs(g, Scenario(), monkeypatch)
+    assert pure.node_states == vec.node_states
+    assert [(e.t_s, e.node, e.state) for e in pure.events] == [(e.t_s, e.node, e.state) for e in vec.events]
+    assert pure.milestones == vec.milestones
+    for metric, xs in pure.metrics.items():
+        for t, x, y in zip(pure.t_s, xs, vec.metrics[metric]):
+            same = (x != x and y != y) or math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-8)
+            assert same, f"{metric} at {t / 60:.1f} min: pure {x!r}, numpy {y!r}"
