@@ -5,9 +5,16 @@ nodes of the examples, seconds for 500 nodes over three hours. Here the same two
 *topological level* at a time (a level's nodes only receive load from levels above and only wait
 for answers from levels below), each level as a few array operations over its nodes and pairs.
 
-Same model, same formulas, same state fields (`TrafficModel.st`; the per-node ones as lists, the
-per-(class, call) ones as arrays). What differs is summation order (a destination's arrivals summed
-per level, latencies summed per node before adding its own) and the last bit of `np.exp`/`np.power`.
+The bottom-up pass runs only over the pairs of *representative* classes (TrafficModel.rep: classes
+whose requests use the same calls below a node get the same numbers there, as in the pure path) and
+copies their values to the other classes. The top-down pass keeps per-node values in level order, so
+that a level's nodes are a slice. sim.states classifies the nodes from these arrays too.
+
+Same model, same formulas, same state fields (`TrafficModel.st`; here the step's results per node,
+per call and per (class, call) are numpy arrays, `to_arrays`: reading one element gives a numpy
+float, a float subclass; the interventions' inputs stay lists).
+What differs is summation order (a node's arrivals summed over its incoming calls, latencies summed
+per node before adding its own) and the last bit of `np.exp`/`np.power`.
 That is invisible (1e-16) except where the model's formulas are ill-conditioned — expected attempts
 (1 − x^A)/(1 − x) for a call whose attempts nearly all fail — where both paths are equally inexact.
 Small architectures, whose goldens are exact, never take this path; tests/unit/test_vector.py
