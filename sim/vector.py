@@ -211,16 +211,21 @@ class VectorPlan:
             self.cache_rounds.append((srcs, dsts, (cs * e + ka).ravel(), (cs * n + dsts).ravel()))
         self.cache_items = np.array(tm.cache_items, dtype=f)
         if rounds:
-            self.cache_srcs = np.concatenate([r[0] for r in self.cache_rounds])
-            dsts_all = np.concatenate([r[1] for r in self.cache_rounds])
-            ka = np.array([k for ks in rounds for k in ks], dtype=np.intp)
-            self.cache_ck = cs * e + ka                  # classes × cache calls, calls in round order
+            # Every cache's calls together (a cache in the order of its first call, its calls in call
+            # order): one cache's fills compose as 1 − warm' = (1 − warm) · Π (1 − fill share).
+            by_cache: dict[int, list[int]] = {}
+            for k in range(e):
+                if tm.cache_miss[k]:
+                    by_cache.setdefault(tm.src[k], []).append(k)
+            ka = np.array([k for ks in by_cache.values() for k in ks], dtype=np.intp)
+            dsts_all = np.array(tm.dst, dtype=np.intp)[ka]
+            self.cache_nodes = np.array(list(by_cache), dtype=np.intp)
+            self.cache_starts = np.cumsum([0] + [len(ks) for ks in by_cache.values()])[:-1].astype(np.intp)
+            self.cache_single = all(len(ks) == 1 for ks in by_cache.values())
+            self.cache_ck = cs * e + ka                  # classes × cache calls
             self.cache_cd = cs * n + dsts_all
             self.cache_dst = dsts_all
-            self.cache_den = np.maximum(self.cache_items[self.cache_srcs], 1e-9)
-            ends = np.cumsum([len(r[0]) for r in self.cache_rounds]).tolist()
-            self.cache_slices = [(self.cache_rounds[j][0], slice(ends[j] - len(self.cache_rounds[j][0]), ends[j]))
-                                 for j in range(len(rounds))]
+            self.cache_den = np.maximum(self.cache_items[np.array(tm.src, dtype=np.intp)[ka]], 1e-9)
         self.retried = {p: np.array([plan.edge_allowed[k] > 1 for k in k_arr], dtype=bool) for p, plan in tm.plans.items()}
         self.r_retried = {p: a[ri] for p, a in self.retried.items()}
         self.wait_max = np.array([m.backoff_wait_max(j) for j in range(1, 64)], dtype=f)
@@ -257,7 +262,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
         st.capacity = np.array(tm.capacity_for(avail), dtype=np.float64)
         st.cap_avail, st.cap_dirty = list(avail), False
         if vp.cache_rounds:                             # caches none of whose own servers run
-            st.cache_off = np.asarray(avail, dtype=np.float64)[vp.cache_srcs] <= 0.0
+            st.cache_off = np.asarray(avail, dtype=np.float64)[vp.cache_nodes] <= 0.0
     cap = st.capacity
     now = st.now
     if breakers:
@@ -536,18 +541,20 @@ def _update_breakers(st: Any, load: np.ndarray, fail: np.ndarray) -> None:
 
 def _update_caches(tm: TrafficModel, vp: VectorPlan, eload: np.ndarray, succ: np.ndarray, own_ok: np.ndarray,
                    dt: float) -> None:
-    """TrafficModel._update_caches: fills per cache call from every class (all calls at once), applied
-    call by call to each cache's warmth (in rounds: the r-th call of every cache together)."""
+    """TrafficModel._update_caches: fills per cache call from every class, all calls at once. The pure
+    path applies m.warm_cache call after call; with x' = x + (1 − x)·f that is the product of the
+    (1 − f) over a cache's calls (equal up to rounding)."""
     if not vp.cache_rounds:
         return
     st = tm.st
     warm = st.warm
     fills = (eload[vp.cache_ck] * succ[vp.cache_cd]).sum(axis=0) * own_ok[vp.cache_dst]
-    inc = np.minimum(1.0, fills * dt / vp.cache_den)
-    off = st.cache_off
-    for srcs, sl in vp.cache_slices:
-        fr = warm[srcs]
-        new = np.minimum(1.0, fr + (1.0 - fr) * inc[sl])
-        if off is not None:                         # none of its own servers run: nothing to fill
-            new = np.where(off[sl], fr, new)
-        warm[srcs] = new
+    keep = 1.0 - np.minimum(1.0, fills * dt / vp.cache_den)     # share of the cold part that stays cold
+    if not vp.cache_single:
+        keep = np.multiply.reduceat(keep, vp.cache_starts)
+    nodes = vp.cache_nodes
+    fr = warm[nodes]
+    new = np.minimum(1.0, 1.0 - (1.0 - fr) * keep)
+    if st.cache_off is not None:                    # none of its own servers run: nothing to fill
+        new = np.where(st.cache_off, fr, new)
+    warm[nodes] = new
