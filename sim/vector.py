@@ -108,6 +108,8 @@ class VectorPlan:
         self.cache_miss = np.array([tm.cache_miss[k] for k in k_arr], dtype=bool)
         self.backend = np.array([tm.to_backend[k] for k in k_arr], dtype=bool)
         self.backend_idx = np.flatnonzero(self.backend)
+        self.ones_e, self.ones_p = np.ones(e), np.ones(len(k_arr))
+        self.ones_e.flags.writeable = self.ones_p.flags.writeable = False
         self.no_pairs = np.zeros(len(k_arr), dtype=bool)
         self.retry_edge = np.array(tm.retry, dtype=bool)
         self.needed = np.array([tm.required[k] or tm.fb_edge[k] >= 0 for k in k_arr], dtype=bool)
@@ -268,7 +270,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     if breakers:
         send = np.where(st.breaker_until > now, 0.0, np.where(st.half_open, BREAKER_PROBE, 1.0))
     else:
-        send = np.ones(e)
+        send = vp.ones_e                                # shared, read-only: nothing writes into send
     st.send = send
     p_prev, s_prev = st.p_retry, st.s_call
     allowed_now = np.asarray(st.allowed, dtype=np.float64)
@@ -279,7 +281,7 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     miss = np.where(vp.is_cache, 1.0 - vp.hit_max * st.warm, 1.0)
     calls = np.where(vp.is_fb, vp.calls_prim * (1.0 - s_prev[vp.prim_ck]),
                      np.where(vp.cache_miss, vp.calls_k * miss[vp.src], vp.calls_k))
-    gate = send[k]
+    gate = send[k] if breakers else vp.ones_p
     if breakers:
         calls = calls * gate
     # Attempts per call, for the representative pairs (the other classes' pairs have the same last
@@ -494,8 +496,11 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
     e_fail = np.bincount(k, eload_p * (1.0 - s_call), minlength=e)
     succ2 = succ.reshape(c_count, n)
     ok_sum = (arr2 * succ2).sum(axis=0)
-    best = np.where(vp.reached, succ2, 0.0).max(axis=0) if c_count else np.zeros(n)
-    node_ok = np.where(pos, ok_sum / a_tot, np.where(vp.has_pairs, best, 1.0)) * own_ok
+    if pos.all():                                       # every node has arrivals (the usual case)
+        node_ok = ok_sum / a_tot * own_ok
+    else:
+        best = np.where(vp.reached, succ2, 0.0).max(axis=0) if c_count else np.zeros(n)
+        node_ok = np.where(pos, ok_sum / a_tot, np.where(vp.has_pairs, best, 1.0)) * own_ok
     pa = r_gate * r_p_att if breakers else r_p_att
     p_retry = 1.0 - (r_rx_base - pa if shedding else 1.0 - pa)
     st.p_att[vp.ck], st.s_call[vp.ck] = p_att, s_call
@@ -508,7 +513,9 @@ def _step(tm: TrafficModel, vp: VectorPlan, dt: float, avail: list[float], deman
         fit = np.where(ft <= 1e-9, float(r_max + 1),
                        np.maximum(1.0, np.minimum(float(r_max + 1), m.DEADLINE_TIMEOUTS / ft)))
         st.allowed = np.where(vp.retry_edge, np.where(f_all > 1e-12, fit, calm), 1.0)
-    edge_fail = np.where(send == 0.0, 1.0, np.where(e_load > 0, e_fail / e_load, 0.0))
+    edge_fail = np.divide(e_fail, e_load, out=np.zeros(e), where=e_load > 0)
+    if breakers:                                        # an open breaker fails all its calls
+        edge_fail[send == 0.0] = 1.0
     # Per node and per call, as arrays (a read of one element is a float: numpy's float64 subclasses it).
     st.arrivals_total, st.own_ok, st.util, st.wait = a_tot, own_ok, util, wait
     st.node_ok, st.edge_fail = node_ok, edge_fail
