@@ -231,8 +231,9 @@ def large(ref: str | None, rounds: int, sizes: tuple[int, ...]) -> None:
                 target = LARGE_TARGET.get(nodes)
                 line = (f"  {shape:<9} {g.number_of_nodes():>5} nodes, {calls:>5} calls, {pairs:>5} (class, call) pairs: "
                         f"median {new_s:6.2f} s (CPU {new_cpu:5.2f} s; {new_cpu / calls * 1e3:4.2f} ms CPU per call)")
-                if target:
-                    line += f" (target ≤ {target:g} s: {'met' if new_s <= target else 'MISSED'})"
+                if target:      # judged on both: wall time counts the machine's other load too
+                    line += (f" (target ≤ {target:g} s: wall {'met' if new_s <= target else 'MISSED'}, "
+                             f"CPU {'met' if new_cpu <= target else 'MISSED'})")
                 if times["old"]:
                     old_s = statistics.median(w for w, _ in times["old"])
                     old_cpu = statistics.median(c for _, c in times["old"])

@@ -33,7 +33,9 @@ class ServerGroups:
         self.st = State(groups=groups, booting={}, stopped=set(), dirty=True, rng=rng)
         needs_first = [n for n in nx.topological_sort(
             nx.DiGraph([(v, u) for u, v, k in g.edges(data="kind") if k == "needs"])) if n in groups]
-        self.order = needs_first + [n for n in groups if n not in needs_first]
+        first = set(needs_first)
+        self.order = needs_first + [n for n in groups if n not in first]
+        self.needs = {n: tuple(g.nodes[n].get("needs", ())) for n in groups}
         self.in_halls = {n: tuple(d.get("halls", ())) for n, d in g.nodes(data=True) if n in groups}
         clock.register("servers.booted", self._booted)
 
@@ -101,11 +103,12 @@ class ServerGroups:
     def availability(self) -> dict[str, float]:
         """Share of each node's servers that are powered, booted and can reach what they need."""
         avail: dict[str, float] = {}
-        groups_of = self.st.groups
+        groups_of, needs_of = self.st.groups, self.needs
         for node in self.order:
             groups = groups_of[node]
             share = sum(groups.values()) / len(groups)
-            if any(avail.get(need, 1.0) <= 0.0 for need in self.g.nodes[node].get("needs", ())):
+            needs = needs_of[node]
+            if needs and any(avail.get(need, 1.0) <= 0.0 for need in needs):
                 share = 0.0
             avail[node] = share
         return avail
@@ -114,6 +117,21 @@ class ServerGroups:
         """Nodes with a group whose hall is on (or that runs outside the halls) but which has not
         finished booting."""
         st = self.st
-        return {node: any(not booted and (h == NO_HALL or hall_on(h)) and node not in st.stopped
-                          for h, booted in g.items())
-                for node, g in st.groups.items()}
+        stopped = st.stopped
+        on: dict[str, bool] = {}                # hall_on per hall, asked once
+        out: dict[str, bool] = {}
+        for node, g in st.groups.items():
+            found = False
+            if node not in stopped:
+                for h, booted in g.items():
+                    if not booted:
+                        if h == NO_HALL:
+                            found = True
+                            break
+                        if h not in on:
+                            on[h] = bool(hall_on(h))
+                        if on[h]:
+                            found = True
+                            break
+            out[node] = found
+        return out

@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import pickle
 import random
-from array import array
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -434,7 +433,7 @@ class Simulation:
         codes, changes = self.classifier.classify(t, st.avail, st.booting, st.backlog)
         rec.states.append(bytes(codes))                                # a byte a node: compact records
         st.events.extend(changes)
-        rec.edge_fail.append(array("f", self.classifier.edge_failures()))
+        rec.edge_fail.append(self.classifier.edge_failure_row())
         if self.node_metrics:
             rec.nodes.append(self._node_row())
         self._story_milestones(t, row)
@@ -455,11 +454,11 @@ class Simulation:
         offered, good, cap, util, lat = [], [], [], [], []
         for i in range(n):
             l0 = model.L0[i]
-            a = st.arrivals_total[i]
+            a = float(st.arrivals_total[i])         # (large graphs keep these per-node fields as numpy arrays)
             offered.append(a / l0)
-            good.append(a * st.node_ok[i] / l0)
-            cap.append(math.nan if st.capacity[i] >= HUGE else st.capacity[i] / l0)
-            util.append(st.util[i] if math.isfinite(st.util[i]) else math.nan)
+            good.append(a * float(st.node_ok[i]) / l0)
+            cap.append(math.nan if st.capacity[i] >= HUGE else float(st.capacity[i]) / l0)
+            util.append(float(st.util[i]) if math.isfinite(st.util[i]) else math.nan)
             w = float(sum(st.arrivals[c * n + i] for c in model.classes_at[i]))
             lat.append(float(sum(st.arrivals[c * n + i] * st.lat[c * n + i] for c in model.classes_at[i])) / w if w > 0
                        else (float(st.lat[model.classes_at[i][0] * n + i]) if model.classes_at[i] else 0.0))

@@ -7,7 +7,11 @@ Causes are composed only when a state changes, which keeps the per-step cost vec
 
 from __future__ import annotations
 
+from array import array
+from typing import Any
+
 import networkx as nx
+import numpy as np
 
 from .clock import State
 from .timeline import DEGRADED, DOWN, OVERLOADED, RECOVERING, STATES, UP, Event
@@ -40,6 +44,7 @@ class Classifier:
         self.edge_target = [self.pos[v] for _, v in self.edge_ids]
         # The feature whose answers can be personalised or generic (role "feed"), if any.
         self.feed = next((n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role") == "feed"), None)
+        self.vec = _VectorClassifier(self) if model.vp is not None else None
 
     @property
     def codes(self) -> list[int]:
@@ -76,6 +81,8 @@ class Classifier:
         for node in self.infra:
             share, boot = avail.get(node, 1.0), booting.get(node, False)
             new[self.pos[node]] = RECOVERING if boot else DOWN if share <= 0 else DEGRADED if share < 1 else UP
+        if self.vec is not None:                # large graphs: the same rules over arrays
+            return self.vec.classify(t, new, avail, booting, backlog)
         ms = m.st
         capacity, util, node_ok, warm = ms.capacity, ms.util, ms.node_ok, ms.warm
         feed = self.feed
@@ -122,6 +129,12 @@ class Classifier:
         fails, codes = self.model.st.edge_fail, self.st.codes
         return [fails[k] if k >= 0 else (1.0 if codes[tgt] == DOWN else 0.0)
                 for k, tgt in zip(self.edge_model, self.edge_target)]
+
+    def edge_failure_row(self) -> array:
+        """edge_failures() as the float32 row the records keep."""
+        if self.vec is not None:
+            return self.vec.edge_failure_row()
+        return array("f", self.edge_failures())
 
     # ---- causes ---------------------------------------------------------------------------
     def cause(self, node: str, code: int, old: int, avail: dict[str, float], booting: dict[str, bool],
@@ -221,3 +234,114 @@ class Classifier:
             return f"{ok:.0%} succeed — requests time out"
         last = chain[-1]
         return f"{ok:.0%} succeed — {self.label[last]} {STATES[self.codes[self.pos[last]]]}"
+
+
+class _VectorClassifier:
+    """Classifier.classify's loop over traffic nodes and edge_failures, over arrays: for the graphs
+    whose traffic model steps in numpy (sim.vector), with the same thresholds in the same order, so
+    the same codes and events. Holds only index arrays and caches keyed by the objects they were
+    made from (never the run's state: snapshots are unaffected)."""
+
+    def __init__(self, c: Classifier) -> None:
+        m = c.model
+        self.c, self.m = c, m
+        n = m.n
+        self.tpos = np.array(c.traffic_pos, dtype=np.intp)
+        feat = [i for i in range(n) if m.is_feature[i]]
+        other = [i for i in range(n) if not m.is_feature[i]]
+        self.feat = np.array(feat, dtype=np.intp)
+        self.feat_pos = self.tpos[self.feat]
+        self.feat_ci = np.array([m.class_of[m.ids[i]] * n + i for i in feat], dtype=np.intp)
+        self.feed_j = feat.index(m.idx[c.feed]) if c.feed is not None and c.feed in m.idx and m.idx[c.feed] in feat \
+            else None
+        self.other = np.array(other, dtype=np.intp)
+        self.other_pos = self.tpos[self.other]
+        self.other_ids = [m.ids[i] for i in other]
+        self.cache = np.array([m.is_cache[i] for i in other], dtype=bool)
+        self.consumer = np.array([c.consumer[i] for i in other], dtype=bool)
+        em = np.array(c.edge_model, dtype=np.intp)
+        self.e_has = em >= 0
+        self.e_model = np.where(self.e_has, em, 0)
+        self.e_target = np.array(c.edge_target, dtype=np.intp)
+        traffic = set(c.traffic_pos)
+        self.rest = [p for p in range(len(c.node_ids)) if p not in traffic]     # facility and infrastructure
+        self.rest_pos = np.array(self.rest, dtype=np.intp)
+        self._avail: Any = None
+        self._booting: Any = None
+        self._codes: Any = None             # the last codes list and its array
+        self._cap: Any = None
+
+    def _share(self, avail: dict[str, float], booting: dict[str, bool]) -> tuple[np.ndarray, np.ndarray]:
+        # The simulation replaces these dicts when the servers change and never edits them in place;
+        # holding the dict itself keeps the identity check sound.
+        if self._avail is None or self._avail[0] is not avail:
+            self._avail = (avail, np.array([avail.get(x, 1.0) for x in self.other_ids], dtype=np.float64))
+        if self._booting is None or self._booting[0] is not booting:
+            self._booting = (booting, np.array([bool(booting.get(x, False)) for x in self.other_ids], dtype=bool))
+        return self._avail[1], self._booting[1]
+
+    def codes_array(self, codes: list[int]) -> np.ndarray:
+        if self._codes is None or self._codes[0] is not codes:
+            self._codes = (codes, np.array(codes, dtype=np.int64))
+        return self._codes[1]
+
+    def classify(self, t: float, new: list[int], avail: dict[str, float], booting: dict[str, bool],
+                 backlog: float) -> tuple[list[int], list[Event]]:
+        c, m = self.c, self.m
+        st, ms = c.st, m.st
+        prev = st.codes
+        prev_a = self.codes_array(prev)
+        new_a = prev_a.copy()
+        if self.rest:
+            new_a[self.rest_pos] = [new[p] for p in self.rest]
+        # features: success of their class
+        was = prev_a[self.feat_pos]
+        ok = np.asarray(ms.succ)[self.feat_ci]
+        down_thr = np.where(was == DOWN, FEATURE_DOWN_LEAVE, FEATURE_DOWN_ENTER)
+        deg_thr = np.where(was == DEGRADED, DEGRADED_LEAVE, DEGRADED_ENTER)
+        code = np.where(ok < down_thr, DOWN, np.where(ok < deg_thr, DEGRADED, UP))
+        j = self.feed_j
+        if j is not None and code[j] == UP:
+            feed_ok = float(ok[j])
+            pers = m.class_quality(c.feed) / max(feed_ok, 1e-9)
+            st.pers_low = pers < (PERSONALISED_LEAVE if st.pers_low else PERSONALISED_ENTER)
+            if st.pers_low:
+                code[j] = DEGRADED
+        new_a[self.feat_pos] = code
+        # every other traffic node: capacity, load, completions, its servers, cache and backlog
+        o = self.other
+        was = prev_a[self.other_pos]
+        share, boot = self._share(avail, booting)
+        if self._cap is None or self._cap[0] is not ms.capacity:
+            self._cap = (ms.capacity, np.asarray(ms.capacity, dtype=np.float64)[o])
+        util, node_ok = ms.util[o], ms.node_ok[o]
+        part = share < 1.0
+        deg_thr = np.where(was == DEGRADED, DEGRADED_LEAVE, DEGRADED_ENTER)
+        ov_thr = np.where(was == OVERLOADED, OVERLOAD_LEAVE, OVERLOAD_ENTER)
+        recovering = self.cache & (np.asarray(ms.warm)[o] < CACHE_WARM)
+        if backlog > BACKLOG_REPLAYING:
+            recovering |= self.consumer
+        # the pure path's if/elif chain, applied from its last branch to its first
+        code = np.where(recovering, RECOVERING, UP)
+        code = np.where(part | (node_ok < deg_thr), DEGRADED, code)
+        code = np.where(part & boot, RECOVERING, code)
+        code = np.where(util > ov_thr, OVERLOADED, code)
+        code = np.where(self._cap[1] <= 1e-9, DOWN, code)
+        new_a[self.other_pos] = code
+        new = new_a.tolist()
+        st.codes = new
+        self._codes = (new, new_a)
+        events, st.pending = st.pending, []
+        for j in np.flatnonzero(new_a != prev_a).tolist():
+            node = c.node_ids[j]
+            if node not in st.fac_state:
+                b = new[j]
+                events.append(Event(float(t), node, STATES[b], c.cause(node, b, prev[j], avail, booting, backlog)))
+        return new, events
+
+    def edge_failure_row(self) -> array:
+        codes = self.codes_array(self.c.st.codes)
+        row = np.where(self.e_has, self.m.st.edge_fail[self.e_model], codes[self.e_target] == DOWN)
+        out = array("f")
+        out.frombytes(row.astype(np.float32).tobytes())
+        return out
