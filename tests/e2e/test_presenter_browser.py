@@ -119,8 +119,15 @@ def test_story_presenter_mode_with_a_clicker(browser, app_url, artifacts, qid):
     parts = dict(PLAYER_PARTS, question=".st-key-story_question")
     steps = len(CHAPTERS[index].steps)
     for n in range(steps + 1):                     # through the chapter and into the next one
-        page.keyboard.press("PageDown" if n % 2 == 0 else "ArrowRight")
-        key = wait_story(page, key)
+        press = "PageDown" if n % 2 == 0 else "ArrowRight"
+        before = step_label(page)
+        page.keyboard.press(press)
+        try:
+            key = wait_story(page, key)
+        except Exception:                          # say what the page showed when a press went unanswered
+            page.screenshot(path=str(artifacts / f"presenter-story-stuck-{n}.png"))
+            raise AssertionError(f"press {n + 1} ({press}) at {before!r}: no new step; focus on "
+                                 + str(page.evaluate("document.activeElement && document.activeElement.outerHTML.slice(0, 120)")))
         page.wait_for_timeout(600)
         if page.locator(".st-key-story_question").count():
             assert_on_screen(page, parts, f"step {step_label(page)}")
