@@ -75,6 +75,7 @@ export default function ({ data, setTriggerValue }) {
     window.addEventListener("keydown", onKey, true);
     window.addEventListener("pointerdown", onTouch, true);
     state.installed = true;
+    document.body.dataset.storyKeys = "on";   // the keys are listened to (tests wait for it)
   }
   seek(data);
   return () => {
@@ -82,5 +83,6 @@ export default function ({ data, setTriggerValue }) {
     window.removeEventListener("pointerdown", onTouch, true);
     state.installed = false;
     state.seekKey = null;
+    delete document.body.dataset.storyKeys;
   };
 }

@@ -116,6 +116,8 @@ def test_story_presenter_mode_with_a_clicker(browser, app_url, artifacts, qid):
     key = wait_story(page)
     normal_label = page.evaluate("window.player.labelPx()")
     turn_presenter_on(page)
+    # The toggle moved the player and the story's keys into a column: they mount again.
+    page.wait_for_function("document.body.dataset.storyKeys === 'on'", timeout=30_000)
     parts = dict(PLAYER_PARTS, question=".st-key-story_question")
     steps = len(CHAPTERS[index].steps)
     for n in range(steps + 1):                     # through the chapter and into the next one
