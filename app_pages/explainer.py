@@ -179,7 +179,7 @@ def _on_rest() -> None:
 # ---- page -----------------------------------------------------------------------------------------
 # Start loading the graph library while the rest of the page renders (the player reuses it).
 st.sidebar.html('<script src="app/static/vendor/vis-network.min.js"></script>', unsafe_allow_javascript=True)
-PRESENTER = title_with_presenter("Lights Out: a power cut, step by step")
+title_with_presenter("Lights Out: a power cut, step by step")
 st.markdown(INTRO)
 
 

@@ -25,7 +25,7 @@ def enlarge(spec: dict[str, Any], k: float = SCALE) -> dict[str, Any]:
     if spec.get("usermeta", {}).get("enlarged"):
         return spec
     out = copy.deepcopy(spec)
-    _scale(out, k, top=True)
+    _scale(out, k)
     config = out.setdefault("config", {})
     for part, sizes in DEFAULTS.items():
         section = config.setdefault(part, {})
@@ -39,7 +39,7 @@ def enlarge(spec: dict[str, Any], k: float = SCALE) -> dict[str, Any]:
     return out
 
 
-def _scale(node: Any, k: float, top: bool = False) -> None:
+def _scale(node: Any, k: float) -> None:
     if isinstance(node, list):
         for item in node:
             _scale(item, k)

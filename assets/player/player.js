@@ -710,17 +710,17 @@ class Player {
     if (!this.network || !this.data) return;
     const d = this.data;
     if (on && !this.grouped) {
-      const byX = new Map();
-      d.nodes.forEach((n) => { if (!byX.has(n.x)) byX.set(n.x, []); byX.get(n.x).push(n); });
-      const at = (members, axis) => members.reduce((a, n) => a + this.pos[d.nodes.indexOf(n)][axis], 0) / members.length;
+      const byX = new Map();   // a column of the wide layout → the indices of its nodes
+      d.nodes.forEach((n, j) => { if (!byX.has(n.x)) byX.set(n.x, []); byX.get(n.x).push(j); });
+      const at = (members, axis) => members.reduce((a, j) => a + this.pos[j][axis], 0) / members.length;
       this.groups = [];
       for (const [x, members] of byX) {
         if (members.length < 2) continue;
-        const id = "group:" + x, ids = new Set(members.map((n) => n.id));
+        const id = "group:" + x, ids = new Set(members.map((j) => d.nodes[j].id));
         this.network.cluster({ joinCondition: (o) => ids.has(o.id),
           clusterNodeProperties: { id, x: at(members, "x"), y: at(members, "y"),
-            shape: "box", font: { size: 17, multi: false }, fixed: true } });
-        this.groups.push({ id, members: members.map((n) => d.nodes.indexOf(n)), kind: members[0].kind });
+            shape: "box", font: { size: this.fontSize(), multi: false }, fixed: true } });
+        this.groups.push({ id, members, kind: d.nodes[members[0]].kind });
       }
       this.grouped = true;
       this.labelGroups(this.nodeRows[this.index()]);
