@@ -35,6 +35,8 @@ def run(scenario: Scenario, graph: nx.DiGraph | None = None, *, deadline: float 
     """
     g = graph if graph is not None else default_architecture()
     sim = Simulation(scenario, g, node_metrics=node_metrics)
+    if deadline is not None:                # compiling the step (once per process) is not the run's cost
+        deadline += sim.model.prepare_s
     checkpoints: list[Checkpoint] = []
     if resume is not None:
         base, cp = resume

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import networkx as nx
 
+from . import compiled
 from . import mechanisms as m
 from . import vector
 from .architecture import TRAFFIC_KINDS
@@ -60,11 +61,16 @@ class Plan(NamedTuple):
 
 
 class TrafficModel:
-    def __init__(self, graph: nx.DiGraph, scenario: Scenario, vectorised: bool | None = None) -> None:
-        """`vectorised`: step in numpy (sim.vector); by default from VECTOR_MIN_NODES traffic nodes, so
-        the examples and their goldens keep the pure path's exact arithmetic."""
+    def __init__(self, graph: nx.DiGraph, scenario: Scenario, vectorised: bool | None = None,
+                 use_compiled: bool | None = None) -> None:
+        """`vectorised`: step over arrays; by default from VECTOR_MIN_NODES traffic nodes, so the
+        examples and their goldens keep the pure path's exact arithmetic. Over arrays the step is
+        compiled (sim.compiled) when numba is installed, numpy's (sim.vector) otherwise or when
+        `use_compiled` is False."""
         self.s = scenario
         self.vp: vector.VectorPlan | None = None
+        self.ka: compiled.ModelArrays | None = None
+        self.prepare_s = 0.0                # seconds spent compiling the step in this process (once)
         ids = [n for n, d in graph.nodes(data=True) if d["kind"] in TRAFFIC_KINDS]
         self.ids = ids
         self.idx = idx = {n: i for i, n in enumerate(ids)}
@@ -196,6 +202,9 @@ class TrafficModel:
         if vectorised if vectorised is not None else n >= VECTOR_MIN_NODES:
             self.vp = vector.VectorPlan(self)       # the healthy baseline above ran the pure path
             vector.to_arrays(self.st)
+            if compiled.available() if use_compiled is None else use_compiled and compiled.available():
+                self.ka = compiled.ModelArrays(self)
+                self.prepare_s = compiled.compile_for(self, self.ka)
 
     def _plan(self, policy: str) -> Plan:
         """Flatten the per-step loops into tuples of indices and constants (fast inner loops)."""
@@ -361,7 +370,10 @@ class TrafficModel:
     # ---- one step ------------------------------------------------------------------------
     def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
         if self.vp is not None and not self._baseline:
-            vector.step(self, self.vp, dt, avail, demand, shedding, breakers)
+            if self.ka is not None:
+                compiled.step(self, self.ka, dt, avail, demand, shedding, breakers)
+            else:
+                vector.step(self, self.vp, dt, avail, demand, shedding, breakers)
             return
         n, e_count = self.n, self.e_count
         st = self.st

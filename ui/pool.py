@@ -42,7 +42,9 @@ from sim.sweep import usable_cores
 WORKERS_ENV = "LIGHTS_OUT_WORKERS"
 MAX_WORKERS = 2         # a Community Cloud container has at most 2 cores; this process needs one too
 GRACE_S = 2.0           # a worker's run stops itself at its deadline; one silent this much longer is hung
-PRELOAD = ["sim", "viz.runs", "viz.charts", "viz.whatif"]   # imported once by the fork server
+# Imported once by the fork server; sim.prepared compiles (or loads) the large architectures' step, so
+# that the workers forked from it share it and no visitor's run waits seconds for numba.
+PRELOAD = ["sim", "sim.prepared", "viz.runs", "viz.charts", "viz.whatif"]
 # `cost` is the caller's estimate of a run's work: simulated steps × nodes of the graph. A default run
 # (3 h at 10-s steps, 36 nodes) is ~39,000 and takes ~0.2-0.5 s; ten times that is a heavy run.
 HEAVY_COST = 400_000.0

@@ -1,7 +1,8 @@
 """The numpy step (sim.vector) against the pure-Python step on mid-size architectures.
 
-Large architectures take the numpy path (sim.traffic.VECTOR_MIN_NODES); the examples and goldens
-never do. Both compute the same model; they differ in summation order and in the last bit of
+Large architectures step over arrays (sim.traffic.VECTOR_MIN_NODES): compiled when numba is
+installed (test_compiled.py), in numpy otherwise; the examples and goldens never do. Here the numpy
+step. Both compute the same model; they differ in summation order and in the last bit of
 `np.exp`/`np.power` against `math.exp`/`**`. Those differences stay at 1e-16 except where the model's
 own formulas are ill-conditioned: expected attempts (1 − x^A)/(1 − x) for a call whose attempts
 almost all fail (x within 1e-6 of 1) magnify a last-bit difference by 1/(1 − x), in both paths
@@ -26,6 +27,15 @@ from sim.traffic import VECTOR_MIN_NODES, TrafficModel
 from tests.unit.timelines import assert_same
 
 SHAPES = {"generated": generate_text, "dense": dense_text}
+
+
+@pytest.fixture(autouse=True)
+def numpy_step(monkeypatch):
+    """These tests are of the numpy step: the compiled one (sim.compiled, when numba is installed)
+    is compared with the pure step in test_compiled.py."""
+    monkeypatch.setattr("sim.traffic.compiled.available", lambda: False)
+
+
 BASE = Scenario(duration_min=35.0, power_cut_min=5.0, power_restored_min=20.0)
 
 
