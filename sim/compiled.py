@@ -152,6 +152,18 @@ class ModelArrays:
         self.root = np.array(tm.root, dtype=np.intp)
         self.avail: tuple[Any, np.ndarray] = (None, np.zeros(0))
         self.extra: tuple[Any, np.ndarray] = (tm.st.extra_lat, np.asarray(tm.st.extra_lat, dtype=np.float64))
+        cn, ce = tm.c_count * tm.n, tm.c_count * e
+        # Scratch space of the kernel: arrivals (also the state's, as on the pure path a new list each
+        # step: nothing holds it past the step), arrivals without retries, latency of the answered
+        # requests, attempts and deadline shares per representative pair, sums per call.
+        self.scratch = (np.zeros(cn), np.zeros(cn), np.zeros(cn), np.ones(ce), np.zeros(ce), np.zeros(ce),
+                        np.zeros(e), np.zeros(e), np.zeros(e), np.zeros(e))
+
+    def buffers(self, st: Any) -> tuple[np.ndarray, ...]:
+        """The kernel's `bufs`: the state's arrays it writes in place (as sim.vector does), then scratch."""
+        arr, arr1, lok, att_r, f_x, f_rx, e_load, e_fail, f_time, f_all = self.scratch
+        return (st.edge_load, st.edge_load1, st.calls_eff, st.p_att, st.p_retry, st.s_call, st.succ, st.qual,
+                st.lat, lok, arr, arr1, att_r, f_x, f_rx, e_load, e_fail, f_time, f_all)
 
 
 def compile_for(tm: TrafficModel, ka: ModelArrays) -> float:
@@ -164,7 +176,8 @@ def compile_for(tm: TrafficModel, ka: ModelArrays) -> float:
     t = time.perf_counter()
     st = tm.st
     try:
-        kernel(*_args(tm, ka, 1.0, np.ones(tm.n), np.asarray(tm.normal_demand(1.0)), False, False))
+        kernel(*_args(tm, ka, 1.0, np.ones(tm.n), np.asarray(tm.normal_demand(1.0)), False, False),
+               tuple(b.copy() for b in ka.buffers(st)))             # copies: the state is left as it was
     except Exception:   # noqa: BLE001 — a kernel that cannot compile here: the numpy step runs instead
         log.exception("the compiled step is not available; large architectures step in numpy")
         _compiled["kernel"] = None
@@ -197,8 +210,8 @@ def _args(tm: TrafficModel, ka: ModelArrays, dt: float, avail: np.ndarray, deman
     kp = ka.plans[st.policy]
     return (kp.td, kp.bu, ka.misc, kp.policy, kp.deadline_cap, kp.calm, float(tm.s.max_retries), tm.n, tm.e_count,
             tm.c_count, float(dt), np.asarray(st.capacity if len(st.capacity) else np.zeros(tm.n), dtype=np.float64),
-            avail, demand, ka.root, bool(shedding), bool(breakers), float(st.now), st.queue, st.warm, st.p_retry,
-            st.s_call, np.asarray(st.allowed, dtype=np.float64), st.breaker_until, st.half_open, ka.extra[1])
+            avail, demand, ka.root, bool(shedding), bool(breakers), float(st.now), st.queue, st.warm,
+            np.asarray(st.allowed, dtype=np.float64), st.breaker_until, st.half_open, ka.extra[1])
 
 
 def step(tm: TrafficModel, ka: ModelArrays, dt: float, avail: list[float], demand: list[float], shedding: bool,
@@ -214,11 +227,12 @@ def step(tm: TrafficModel, ka: ModelArrays, dt: float, avail: list[float], deman
         ka.avail = (st.cap_avail, np.asarray(st.cap_avail, dtype=np.float64))
     if ka.extra[0] is not st.extra_lat:
         ka.extra = (st.extra_lat, np.asarray(st.extra_lat, dtype=np.float64))
+    bufs = ka.buffers(st)
     out = _compiled["kernel"](*_args(tm, ka, dt, ka.avail[1], np.asarray(demand, dtype=np.float64), shedding,
-                                     breakers))
-    (st.send, st.queue, st.arrivals, st.arrivals_total, st.edge_load, st.edge_load1, st.calls_eff, st.own_ok,
-     st.util, st.wait, st.succ, st.qual, st.lat, st.p_att, st.s_call, st.p_retry, allowed, st.node_ok,
-     st.edge_fail, st.breaker_until, st.half_open, st.warm, amp) = out
+                                     breakers), bufs)
+    (st.send, st.queue, st.arrivals_total, st.own_ok, st.util, st.wait, allowed, st.node_ok, st.edge_fail,
+     st.breaker_until, st.half_open, st.warm, amp) = out
+    st.arrivals = bufs[10]
     if kp.deadline_cap:
         st.allowed = allowed
     st.amplification = float(amp)
@@ -227,9 +241,17 @@ def step(tm: TrafficModel, ka: ModelArrays, dt: float, avail: list[float], deman
 
 def _kernel(td: Any, bu: Any, misc: Any, policy: int, capped: bool, calm: float, r_max: float, n: int, e: int,
             c_count: int, dt: float, cap: Any, avail: Any, demand: Any, root: Any, shedding: bool, breakers: bool,
-            now: float, queue_in: Any, warm_in: Any, p_prev: Any, s_prev: Any, allowed_now: Any, until_in: Any,
-            half_in: Any, extra_lat: Any) -> Any:
-    """TrafficModel.step's loops, written as the pure path writes them (same order, same arithmetic)."""
+            now: float, queue_in: Any, warm_in: Any, allowed_now: Any, until_in: Any, half_in: Any, extra_lat: Any,
+            bufs: Any) -> Any:
+    """TrafficModel.step's loops, written as the pure path writes them (same order, same arithmetic).
+
+    `bufs` are written in place (a fresh array per step costs more than the arithmetic): the state's
+    per-(class, call) and per-(class, node) fields, each of whose entries in use is written every step
+    (the others keep their initial values, as in fresh arrays), and scratch space. p_retry and s_call
+    are the last step's until the top-down pass has read them. Every other result is a new array."""
+    (eload, eload1, calls_eff, p_att, p_retry, s_call, succ, qual, lat, lok, arr, arr1, att_r, f_x, f_rx,
+     e_load, e_fail, f_time, f_all) = bufs
+    p_prev, s_prev = p_retry, s_call
     (order, td_ci_ptr, td_ci, td_p_ptr, p_ck, p_k, p_ci, p_cd, p_rck, p_rprim, p_calls_prim, p_calls_k,
      p_is_fb, p_cache_miss, p_retried, p_backend) = td
     (g_ptr, g_ci, ge_ptr, ge_ck, ge_cd, ge_d, ge_k, ge_fb, ge_mode, ge_tout, ge_calls, ge_retried, ge_is_fb,
@@ -238,7 +260,6 @@ def _kernel(td: Any, bu: Any, misc: Any, policy: int, capped: bool, calm: float,
      wait_max) = misc
     budget = policy == 3
     backoff = policy == 2
-    cn, ce = c_count * n, c_count * e
     send = np.ones(e)
     if breakers:
         for k in range(e):
@@ -248,8 +269,8 @@ def _kernel(td: Any, bu: Any, misc: Any, policy: int, capped: bool, calm: float,
                 send[k] = BREAKER_PROBE
 
     # Top-down: load.
-    arr = np.zeros(cn)
-    arr1 = np.zeros(cn)
+    arr[:] = 0.0
+    arr1[:] = 0.0
     for c in range(c_count):
         arr[c * n + root[c]] = demand[c]
         arr1[c * n + root[c]] = demand[c]
@@ -258,23 +279,22 @@ def _kernel(td: Any, bu: Any, misc: Any, policy: int, capped: bool, calm: float,
     util = np.zeros(n)
     wait = np.zeros(n)
     a_tot = np.zeros(n)
-    eload = np.zeros(ce)
-    eload1 = np.zeros(ce)
-    calls_eff = np.zeros(ce)
     amp_total = 0.0
     amp_first = 0.0
     # Attempts per call, once per representative pair (the other classes' pairs read theirs).
-    att_r = np.ones(ce)
     for p in range(len(p_ck)):
         rk = p_rck[p]
-        if p_ck[p] == rk and p_retried[p] and p_prev[rk] != 1.0:
+        if p_ck[p] != rk:
+            continue
+        att = 1.0
+        if p_retried[p] and p_prev[rk] != 1.0:
             f = 1.0 - p_prev[rk]                    # m.policy_attempts, inline (same arithmetic)
             r1 = (allowed_now[p_k[p]] - 1) + 1.0
             att = r1 if f >= 1.0 - 1e-12 else (1.0 - f ** r1) / (1.0 - f)
             if budget:
                 cap_b = 1.0 + m.RETRY_BUDGET_RATIO * (1.0 - f)
                 att = cap_b if cap_b < att else att
-            att_r[rk] = att
+        att_r[rk] = att
     for j in range(len(order)):
         i = order[j]
         a = 0.0
@@ -333,21 +353,13 @@ def _kernel(td: Any, bu: Any, misc: Any, policy: int, capped: bool, calm: float,
     amp = amp_total / amp_first if amp_first > 0 else 1.0
 
     # Bottom-up: success, quality and latency per class.
-    succ = np.ones(cn)
-    qual = np.ones(cn)
-    lat = np.zeros(cn)
-    lok = np.zeros(cn)
-    p_att = np.ones(ce)
-    p_retry = np.ones(ce)
-    s_call = np.ones(ce)
-    e_load = np.zeros(e)
-    e_fail = np.zeros(e)
+    # (every (class, node) read below was written earlier in this pass: callees come first)
+    e_load[:] = 0.0
+    e_fail[:] = 0.0
+    f_time[:] = 0.0
+    f_all[:] = 0.0
     ok_sum = np.zeros(n)
     best = np.zeros(n)
-    f_time = np.zeros(e)
-    f_all = np.zeros(e)
-    f_x = np.zeros(ce if capped else 0)     # per representative (class, call), when the deadline caps
-    f_rx = np.zeros(ce if capped else 0)
     slowed = False
     for k in range(e):
         if extra_lat[k] != 0.0:
@@ -543,6 +555,5 @@ def _kernel(td: Any, bu: Any, misc: Any, policy: int, capped: bool, calm: float,
         share = fills * own_ok[d] * dt / (1e-9 if 1e-9 > items else items)     # max(items, 1e-9)
         v = fr + (1.0 - fr) * (share if share < 1.0 else 1.0)                     # min(1.0, share)
         warm[c_node] = v if v < 1.0 else 1.0
-    return (send, queue, arr, a_tot, eload, eload1, calls_eff, own_ok, util, wait, succ, qual, lat, p_att, s_call,
-            p_retry, allowed_new, node_ok, edge_fail, until, half, warm, amp)
+    return send, queue, a_tot, own_ok, util, wait, allowed_new, node_ok, edge_fail, until, half, warm, amp
 
