@@ -173,19 +173,30 @@ import sim
 assert sim.__file__.startswith({tree!r}), sim.__file__
 g = sim.load_architecture({file!r})                 # a file: read through the 256 KB limit
 s = sim.Scenario()
+try:                                                 # as the app's workers do at start (sim.prepared)
+    from sim import compiled
+    t = time.perf_counter()
+    compiled.prepare()
+    prepared = time.perf_counter() - t
+except ImportError:                                  # a tree without the compiled step
+    prepared = 0.0
 times = []
 for _ in range({reps}):
     t, c = time.perf_counter(), time.process_time()
     sim.run(s, g)
-    times.append((time.perf_counter() - t, time.process_time() - c))
+    times.append((time.perf_counter() - t, time.process_time() - c, prepared))
 print(json.dumps(times))
 """
 LARGE_TARGET = {500: 1.0, 2000: 5.0}        # seconds, 180 simulated minutes (issue 15)
 
 
-def time_large(tree: Path, file: Path, reps: int) -> list[list[float]]:
-    """[wall, CPU] seconds of each run (CPU time: this process alone, less sensitive to a shared machine)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+def time_large(tree: Path, file: Path, reps: int, numpy_only: bool = False) -> list[list[float]]:
+    """[wall, CPU, prepare] seconds of each run (CPU time: this process alone, less sensitive to a shared
+    machine; prepare: readying the compiled step before the runs, as the app's workers do at start).
+    `numpy_only`: the numpy step even where numba is installed (LIGHTS_OUT_NO_JIT)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LIGHTS_OUT_NO_JIT")}
+    if numpy_only:
+        env["LIGHTS_OUT_NO_JIT"] = "1"
     out = subprocess.run([sys.executable, "-c", LARGE_TIMING.format(tree=str(tree), file=str(file), reps=reps)],
                          cwd=tree, env=env, capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
@@ -213,33 +224,42 @@ def large(ref: str | None, rounds: int, sizes: tuple[int, ...]) -> None:
         ctx = baseline_tree(ref, f"baseline {ref}") if ref else contextlib.nullcontext(None)
         with ctx as found:
             old = found[0] if found else None
+            from sim import compiled
+            compiled_here = compiled.prepare()      # also fills numba's cache before anything is timed
             print(f"Large architectures (issue 15): default scenario, 180 min simulated; medians of {rounds} runs, "
-                  f"each in a fresh interpreter; this tree is {this_tree()}"
-                  + (f", against {ref} ({found[1][:10]}) alternating round by round:" if found else ":"))
+                  f"each in a fresh interpreter; this tree is {this_tree()}, "
+                  f"{'compiled step (numba), against its numpy step' if compiled_here else 'numpy step (no numba)'}"
+                  + (f", and against {ref} ({found[1][:10]}), alternating round by round:" if found else ":"))
             for (shape, nodes), file in files.items():
                 g = load_architecture(file)
                 calls = sum(1 for *_, d in g.edges(data=True) if d["kind"] in ("call", "fallback"))
                 pairs = sum(len(p) for p in Simulation(Scenario(), g).model.pairs)
-                times: dict[str, list[list[float]]] = {"new": [], "old": []}
+                times: dict[str, list[list[float]]] = {"new": [], "numpy": [], "old": []}
+                runners = {"new": (ROOT, False), "numpy": (ROOT, True), "old": (old, False)}
+                order = [w for w in ("old", "new", "numpy") if (w != "old" or old is not None)
+                         and (w != "numpy" or compiled_here)]
                 for i in range(rounds):
-                    for which in (("old", "new") if i % 2 == 0 else ("new", "old")):
-                        if which == "old" and old is None:
-                            continue
-                        times[which] += time_large(old if which == "old" else ROOT, file, 1)
-                new_s = statistics.median(w for w, _ in times["new"])
-                new_cpu = statistics.median(c for _, c in times["new"])
+                    for which in (order if i % 2 == 0 else order[::-1]):
+                        tree, numpy_only = runners[which]
+                        times[which] += time_large(tree, file, 1, numpy_only)
+                new_s = statistics.median(t[0] for t in times["new"])
+                new_cpu = statistics.median(t[1] for t in times["new"])
                 target = LARGE_TARGET.get(nodes)
                 line = (f"  {shape:<9} {g.number_of_nodes():>5} nodes, {calls:>5} calls, {pairs:>5} (class, call) pairs: "
                         f"median {new_s:6.2f} s (CPU {new_cpu:5.2f} s; {new_cpu / calls * 1e3:4.2f} ms CPU per call)")
                 if target:      # judged on both: wall time counts the machine's other load too
                     line += (f" (target ≤ {target:g} s: wall {'met' if new_s <= target else 'MISSED'}, "
                              f"CPU {'met' if new_cpu <= target else 'MISSED'})")
-                if times["old"]:
-                    old_s = statistics.median(w for w, _ in times["old"])
-                    old_cpu = statistics.median(c for _, c in times["old"])
-                    line += (f"; {ref} {old_s:6.2f} s (CPU {old_cpu:5.2f} s), ratio {new_s / old_s:.2f}× "
-                             f"(CPU {new_cpu / old_cpu:.2f}×)")
+                for which, name in (("numpy", "numpy step"), ("old", ref)):
+                    if times[which]:
+                        o_s = statistics.median(t[0] for t in times[which])
+                        o_cpu = statistics.median(t[1] for t in times[which])
+                        line += (f"; {name} {o_s:6.2f} s (CPU {o_cpu:5.2f} s), ratio {new_s / o_s:.2f}× "
+                                 f"(CPU {new_cpu / o_cpu:.2f}×)")
                 print(line, flush=True)
+                prepared = [t[2] for t in times["new"]]
+                print(f"      readying the compiled step first (numba's import and its cached kernel, as a worker "
+                      f"does at start): median {statistics.median(prepared):.2f} s", flush=True)
         for shape in shapes:
             file = files.get((shape, 2000)) or tmp / f"{shape}-2000.toml"
             if not file.exists():

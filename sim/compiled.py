@@ -47,11 +47,26 @@ def available() -> bool:
         except ImportError:
             _compiled["kernel"] = None
         else:
-            try:
-                _compiled["kernel"] = numba.njit(cache=True, nogil=True)(_kernel)
-            except RuntimeError:    # no writable cache location: compile in each process
-                _compiled["kernel"] = numba.njit(nogil=True)(_kernel)
+            _compiled["numba"] = numba
+            _compiled["kernel"] = _njit(_kernel)
     return _compiled["kernel"] is not None
+
+
+def _njit(fn: Any) -> Any:
+    numba = _compiled["numba"]
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:            # no writable cache location: compile in each process
+        return numba.njit(nogil=True)(fn)
+
+
+def jit(name: str, fn: Any) -> Any:
+    """`fn` compiled by numba (once per process; kept in numba's cache), or None without numba."""
+    if not available():
+        return None
+    if name not in _compiled:
+        _compiled[name] = _njit(fn)
+    return _compiled[name]
 
 
 class KernelPlan:
@@ -84,7 +99,8 @@ class KernelPlan:
         # Bottom-up: nodes in reverse order; per node its representative classes' groups of calls,
         # and (unless every class is its own representative) every class's copies and sums.
         budget = policy == "budget"
-        g_ptr, g_ci, ge_ptr, m_ptr, m_ci, m_ri, me_ptr, fused, leaf_ptr, leaf = [0], [], [0], [0], [], [], [0], [], [0], []
+        g_ptr, g_ci, ge_ptr, fused = [0], [], [0], []
+        m_ptr, m_ci, m_ri, me_ptr, leaf_ptr, leaf = [0], [], [], [0], [0], []
         ge: list[tuple[Any, ...]] = []
         me: list[tuple[Any, ...]] = []
         for i in reversed(tm.order):
@@ -173,11 +189,15 @@ def compile_for(tm: TrafficModel, ka: ModelArrays) -> float:
     kernel = _compiled.get("kernel")
     if kernel is None or kernel.signatures:
         return 0.0
+    from .states import classify_codes  # noqa: PLC0415 — states imports traffic, which imports this module
+
     t = time.perf_counter()
     st = tm.st
     try:
         kernel(*_args(tm, ka, 1.0, np.ones(tm.n), np.asarray(tm.normal_demand(1.0)), False, False),
                tuple(b.copy() for b in ka.buffers(st)))             # copies: the state is left as it was
+        i, f, b = np.zeros(0, np.intp), np.zeros(0), np.zeros(0, np.bool_)
+        jit("classify", classify_codes)(i, i, i, i, i, f, i, i, f, b, f, f, f, f, b, b, False)
     except Exception:   # noqa: BLE001 — a kernel that cannot compile here: the numpy step runs instead
         log.exception("the compiled step is not available; large architectures step in numpy")
         _compiled["kernel"] = None

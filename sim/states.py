@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from . import compiled
 from .clock import State
 from .timeline import DEGRADED, DOWN, OVERLOADED, RECOVERING, STATES, UP, Event
 from .traffic import TrafficModel
@@ -44,7 +45,7 @@ class Classifier:
         self.edge_target = [self.pos[v] for _, v in self.edge_ids]
         # The feature whose answers can be personalised or generic (role "feed"), if any.
         self.feed = next((n for n, d in g.nodes(data=True) if d["kind"] == "feature" and d.get("role") == "feed"), None)
-        self.vec = _VectorClassifier(self) if model.vp is not None else None
+        self.vec = _VectorClassifier(self) if model.over_arrays else None
 
     @property
     def codes(self) -> list[int]:
@@ -236,9 +237,46 @@ class Classifier:
         return f"{ok:.0%} succeed — {self.label[last]} {STATES[self.codes[self.pos[last]]]}"
 
 
+def classify_codes(prev_a: Any, rest_pos: Any, rest_codes: Any, feat_pos: Any, feat_ci: Any, succ: Any, other: Any,
+                    other_pos: Any, share: Any, boot: Any, cap_o: Any, util: Any, node_ok: Any, warm: Any,
+                    is_cache: Any, consumer: Any, replaying: bool) -> Any:
+    """_VectorClassifier.classify's codes, as loops: compiled by numba (sim.compiled.jit) when the
+    model's step is. Classifier.classify's thresholds and if/elif chain, node by node (the feed's
+    personalisation is applied after, in Python)."""
+    new_a = prev_a.copy()
+    for x in range(len(rest_pos)):
+        new_a[rest_pos[x]] = rest_codes[x]
+    for x in range(len(feat_pos)):
+        was = prev_a[feat_pos[x]]
+        ok = succ[feat_ci[x]]
+        down_thr = FEATURE_DOWN_LEAVE if was == DOWN else FEATURE_DOWN_ENTER
+        deg_thr = DEGRADED_LEAVE if was == DEGRADED else DEGRADED_ENTER
+        new_a[feat_pos[x]] = DOWN if ok < down_thr else (DEGRADED if ok < deg_thr else UP)
+    for x in range(len(other)):
+        i = other[x]
+        was = prev_a[other_pos[x]]
+        deg_thr = DEGRADED_LEAVE if was == DEGRADED else DEGRADED_ENTER
+        ov_thr = OVERLOAD_LEAVE if was == OVERLOADED else OVERLOAD_ENTER
+        part = share[x] < 1.0
+        if cap_o[x] <= 1e-9:
+            code = DOWN
+        elif util[i] > ov_thr:
+            code = OVERLOADED
+        elif part and boot[x]:
+            code = RECOVERING
+        elif part or node_ok[i] < deg_thr:
+            code = DEGRADED
+        elif (is_cache[x] and warm[i] < CACHE_WARM) or (replaying and consumer[x]):
+            code = RECOVERING
+        else:
+            code = UP
+        new_a[other_pos[x]] = code
+    return new_a
+
+
 class _VectorClassifier:
     """Classifier.classify's loop over traffic nodes and edge_failures, over arrays: for the graphs
-    whose traffic model steps in numpy (sim.vector), with the same thresholds in the same order, so
+    whose traffic model steps over arrays (sim.compiled, sim.vector), with the same thresholds in the same order, so
     the same codes and events. Holds only index arrays and caches keyed by the objects they were
     made from (never the run's state: snapshots are unaffected)."""
 
@@ -270,6 +308,8 @@ class _VectorClassifier:
         self._booting: Any = None
         self._codes: Any = None             # the last codes list and its array
         self._cap: Any = None
+        # With the compiled step, the codes are computed by the compiled loops (sim.compiled.jit).
+        self.codes_kernel = compiled.jit("classify", classify_codes) if m.ka is not None else None
 
     def _share(self, avail: dict[str, float], booting: dict[str, bool]) -> tuple[np.ndarray, np.ndarray]:
         # The simulation replaces these dicts when the servers change and never edits them in place;
@@ -291,6 +331,9 @@ class _VectorClassifier:
         st, ms = c.st, m.st
         prev = st.codes
         prev_a = self.codes_array(prev)
+        if self.codes_kernel is not None:
+            new_a = self._compiled_codes(prev_a, new, avail, booting, backlog)
+            return self._changes(t, prev, prev_a, new_a, avail, booting, backlog)
         new_a = prev_a.copy()
         if self.rest:
             new_a[self.rest_pos] = [new[p] for p in self.rest]
@@ -328,6 +371,32 @@ class _VectorClassifier:
         code = np.where(util > ov_thr, OVERLOADED, code)
         code = np.where(self._cap[1] <= 1e-9, DOWN, code)
         new_a[self.other_pos] = code
+        return self._changes(t, prev, prev_a, new_a, avail, booting, backlog)
+
+    def _compiled_codes(self, prev_a: np.ndarray, new: list[int], avail: dict[str, float],
+                        booting: dict[str, bool], backlog: float) -> np.ndarray:
+        c, m = self.c, self.m
+        st, ms = c.st, m.st
+        share, boot = self._share(avail, booting)
+        if self._cap is None or self._cap[0] is not ms.capacity:
+            self._cap = (ms.capacity, np.asarray(ms.capacity, dtype=np.float64)[self.other])
+        new_a = self.codes_kernel(prev_a, self.rest_pos, np.array([new[p] for p in self.rest], dtype=np.int64),
+                                  self.feat_pos, self.feat_ci, ms.succ, self.other, self.other_pos, share, boot,
+                                  self._cap[1], ms.util, ms.node_ok, ms.warm, self.cache, self.consumer,
+                                  backlog > BACKLOG_REPLAYING)
+        j = self.feed_j
+        if j is not None and new_a[self.feat_pos[j]] == UP:     # as in classify: the feed's personalisation
+            feed_ok = float(ms.succ[self.feat_ci[j]])
+            pers = m.class_quality(c.feed) / max(feed_ok, 1e-9)
+            st.pers_low = pers < (PERSONALISED_LEAVE if st.pers_low else PERSONALISED_ENTER)
+            if st.pers_low:
+                new_a[self.feat_pos[j]] = DEGRADED
+        return new_a
+
+    def _changes(self, t: float, prev: list[int], prev_a: np.ndarray, new_a: np.ndarray, avail: dict[str, float],
+                 booting: dict[str, bool], backlog: float) -> tuple[list[int], list[Event]]:
+        c = self.c
+        st = c.st
         new = new_a.tolist()
         st.codes = new
         self._codes = (new, new_a)

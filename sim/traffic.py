@@ -200,11 +200,12 @@ class TrafficModel:
         # 95 % of its hit ratio in cache_warmup_min (solving dx/dt = L0·(1 − h·x)(1 − x)/items).
         self.cache_items = [max(self.L0[i] * warm_s / _warm_integral(self.hit_max[i]), 1e-6) for i in range(n)]
         if vectorised if vectorised is not None else n >= VECTOR_MIN_NODES:
-            self.vp = vector.VectorPlan(self)       # the healthy baseline above ran the pure path
-            vector.to_arrays(self.st)
+            vector.to_arrays(self.st)               # the healthy baseline above ran the pure path
             if compiled.available() if use_compiled is None else use_compiled and compiled.available():
                 self.ka = compiled.ModelArrays(self)
-                self.prepare_s = compiled.compile_for(self, self.ka)
+                self.prepare_s = compiled.compile_for(self, self.ka)     # ka is None if it cannot compile
+            if self.ka is None:
+                self.vp = vector.VectorPlan(self)
 
     def _plan(self, policy: str) -> Plan:
         """Flatten the per-step loops into tuples of indices and constants (fast inner loops)."""
@@ -265,6 +266,11 @@ class TrafficModel:
             fused = all(ci == ri for ci, ri, _ in members)      # nothing to copy: sums in the one loop
             bu_plan.append((i, groups, [] if fused else members, leaf, fused))
         return Plan(policy, allowed, edge_allowed, deadline_cap, td_plan, bu_plan)
+
+    @property
+    def over_arrays(self) -> bool:
+        """Whether the step runs over arrays (compiled or numpy): the state's fields are numpy arrays."""
+        return self.ka is not None or self.vp is not None
 
     def plan(self) -> Plan:
         """The loops of the retry policy in force."""
@@ -328,7 +334,7 @@ class TrafficModel:
             extra_lat=[0.0] * e,            # seconds added to each call by `latency` interventions
             cap_dirty=True,
         )
-        if self.vp is not None:
+        if self.over_arrays:
             vector.to_arrays(self.st)
 
     def __getattr__(self, name: str) -> Any:
@@ -369,11 +375,11 @@ class TrafficModel:
 
     # ---- one step ------------------------------------------------------------------------
     def step(self, dt: float, avail: list[float], demand: list[float], shedding: bool, breakers: bool) -> None:
+        if self.ka is not None and not self._baseline:
+            compiled.step(self, self.ka, dt, avail, demand, shedding, breakers)
+            return
         if self.vp is not None and not self._baseline:
-            if self.ka is not None:
-                compiled.step(self, self.ka, dt, avail, demand, shedding, breakers)
-            else:
-                vector.step(self, self.vp, dt, avail, demand, shedding, breakers)
+            vector.step(self, self.vp, dt, avail, demand, shedding, breakers)
             return
         n, e_count = self.n, self.e_count
         st = self.st

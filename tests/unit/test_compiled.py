@@ -85,7 +85,8 @@ def test_the_examples_forced_onto_the_compiled_step_are_identical(name, monkeypa
 
 def test_the_path_follows_the_size_and_the_switch(graphs):
     g = graphs["dense"]
-    assert TrafficModel(g, Scenario()).ka is not None                      # large: compiled
+    model = TrafficModel(g, Scenario())
+    assert model.ka is not None and model.vp is None and model.over_arrays  # large: compiled
     numpy_only = TrafficModel(g, Scenario(), use_compiled=False)
     assert numpy_only.ka is None and numpy_only.vp is not None            # large, numba refused: numpy
     assert Simulation(Scenario()).model.ka is None                        # the examples: pure
@@ -128,7 +129,7 @@ def test_a_kernel_that_cannot_compile_leaves_the_numpy_step(graphs, monkeypatch,
     monkeypatch.setitem(compiled._compiled, "kernel", Broken())
     g = graphs["generated"]
     model = TrafficModel(g, Scenario())
-    assert model.ka is None and model.vp is not None
+    assert model.ka is None and model.vp is not None and model.over_arrays
     assert "numpy" in caplog.text
     assert compiled._compiled["kernel"] is None
     assert run(Scenario(duration_min=10.0), g).t_s                            # and runs go on, in numpy
