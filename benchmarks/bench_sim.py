@@ -173,7 +173,7 @@ import sim
 assert sim.__file__.startswith({tree!r}), sim.__file__
 g = sim.load_architecture({file!r})                 # a file: read through the 256 KB limit
 s = sim.Scenario()
-try:                                                 # as the app's workers do at start (sim.prepared)
+try:                                       # as a worker does before its first large architecture (ui/pool.py)
     from sim import compiled
     t = time.perf_counter()
     compiled.prepare()
@@ -192,7 +192,7 @@ LARGE_TARGET = {500: 1.0, 2000: 5.0}        # seconds, 180 simulated minutes (is
 
 def time_large(tree: Path, file: Path, reps: int, numpy_only: bool = False) -> list[list[float]]:
     """[wall, CPU, prepare] seconds of each run (CPU time: this process alone, less sensitive to a shared
-    machine; prepare: readying the compiled step before the runs, as the app's workers do at start).
+    machine; prepare: readying the compiled step before the runs, as the app's workers do first).
     `numpy_only`: the numpy step even where numba is installed (LIGHTS_OUT_NO_JIT)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LIGHTS_OUT_NO_JIT")}
     if numpy_only:
@@ -259,7 +259,8 @@ def large(ref: str | None, rounds: int, sizes: tuple[int, ...]) -> None:
                 print(line, flush=True)
                 prepared = [t[2] for t in times["new"]]
                 print(f"      readying the compiled step first (numba's import and its cached kernel, as a worker "
-                      f"does at start): median {statistics.median(prepared):.2f} s", flush=True)
+                      f"does before its first large architecture): median {statistics.median(prepared):.2f} s",
+                      flush=True)
         for shape in shapes:
             file = files.get((shape, 2000)) or tmp / f"{shape}-2000.toml"
             if not file.exists():

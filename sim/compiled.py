@@ -8,8 +8,10 @@ over the same plan flattened into index arrays: the same order of operations, th
 same libm `exp` and `pow`. The state's fields are numpy arrays, as on the numpy path (sim.vector.to_arrays),
 so the classifier and every reader work unchanged; tests/unit/test_compiled.py compares the three paths.
 
-numba compiles the kernel on its first use in a process (seconds) and keeps it in its cache
-(`__pycache__`, or NUMBA_CACHE_DIR) for the next processes; `warm_up` lets a server pay that early.
+numba compiles the kernel on its first use in a process (about ten seconds) and keeps it in its cache
+(`__pycache__`, or NUMBA_CACHE_DIR), from which the next processes load it in under a second. Either
+way a run's time budget leaves that out (TrafficModel.prepare_s); the simulation worker readies it
+before its first large architecture's run (`prepare`), and only then: numba takes 100+ MB.
 """
 
 from __future__ import annotations
@@ -206,10 +208,19 @@ def compile_for(tm: TrafficModel, ka: ModelArrays) -> float:
     return time.perf_counter() - t
 
 
+def wanted(graph: Any) -> bool:
+    """Whether runs on this architecture step over arrays (VECTOR_MIN_NODES traffic nodes or more),
+    and so compiled where numba is installed."""
+    from .architecture import TRAFFIC_KINDS  # noqa: PLC0415
+    from .traffic import VECTOR_MIN_NODES  # noqa: PLC0415
+
+    return sum(1 for _, d in graph.nodes(data=True) if d.get("kind") in TRAFFIC_KINDS) >= VECTOR_MIN_NODES
+
+
 def prepare() -> bool:
-    """Have the compiled step ready in this process (the simulation worker's fork server calls this
-    at start, through sim.prepared): numba imported, the kernel compiled or loaded from its cache.
-    False when numba is not installed or is switched off. Never raises."""
+    """Have the compiled step ready in this process: numba imported, the kernel compiled or loaded
+    from its cache (the simulation worker does this before its first large architecture's run,
+    ui/pool.py). False when numba is not installed or is switched off. Never raises."""
     try:
         if not available():
             return False

@@ -64,15 +64,16 @@ def run_here(scenario: sim.Scenario, graph: nx.DiGraph | None = None) -> sim.Tim
 
 
 def compute(fn: Callable[..., T], scenario: sim.Scenario, *args: object, session: str | None = None,
-            cost: float = 1.0) -> T:
+            cost: float = 1.0, compiled: bool = False) -> T:
     """`fn(scenario, *args, deadline=...)` for the pages — a module-level view such as
     `viz.runs.player_view` — in the worker process when there is one (ui/pool.py), under the
     enclosing `attempt`'s deadline. `session` (who asked) and `cost` (simulated steps × nodes) keep
-    the worker's turns fair between visitors (`pool.call`). Faults are injected here, in the server
-    process, so tests that change the environment reach them."""
+    the worker's turns fair between visitors (`pool.call`); `compiled`, that it steps a large
+    architecture. Faults are injected here, in the server process, so tests that change the
+    environment reach them."""
     _inject(scenario)
     return pool.call(fn, scenario, *args, deadline=_deadline.get(), background=_background.get(),
-                     session=session, cost=cost)
+                     session=session, cost=cost, compiled=compiled)
 
 
 @contextmanager

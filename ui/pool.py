@@ -37,14 +37,13 @@ from multiprocessing.connection import wait as wait_any
 from typing import Any, Callable
 
 import sim
+from sim import compiled as compiled_step
 from sim.sweep import usable_cores
 
 WORKERS_ENV = "LIGHTS_OUT_WORKERS"
 MAX_WORKERS = 2         # a Community Cloud container has at most 2 cores; this process needs one too
 GRACE_S = 2.0           # a worker's run stops itself at its deadline; one silent this much longer is hung
-# Imported once by the fork server; sim.prepared compiles (or loads) the large architectures' step, so
-# that the workers forked from it share it and no visitor's run waits seconds for numba.
-PRELOAD = ["sim", "sim.prepared", "viz.runs", "viz.charts", "viz.whatif"]
+PRELOAD = ["sim", "viz.runs", "viz.charts", "viz.whatif"]   # imported once by the fork server
 # `cost` is the caller's estimate of a run's work: simulated steps × nodes of the graph. A default run
 # (3 h at 10-s steps, 36 nodes) is ~39,000 and takes ~0.2-0.5 s; ten times that is a heavy run.
 HEAVY_COST = 400_000.0
@@ -157,6 +156,7 @@ class _Job:
     heavy: bool
     background: bool
     deadline: float | None
+    compiled: bool = False  # it steps a large architecture: the worker readies the compiled step first
     arrival: int = field(default_factory=lambda: next(_arrivals))
     round: int = 0          # its session's turn in the round-robin (set by _Queue.add)
 
@@ -209,6 +209,7 @@ class _Worker:
     ready: bool = False         # warmed up: takes jobs
     job: _Job | None = None     # the job it runs now
     retire: bool = False        # close it when its job is done (the number of workers changed)
+    compiled: bool = False      # has readied the compiled step (sim.compiled.prepare)
 
 
 class _Lost(Exception):
@@ -413,6 +414,14 @@ class _Pool:
 
     def run(self, w: _Worker, job: _Job, fn: Callable[..., Any], args: tuple) -> Any:
         """`fn(*args, deadline=...)` in worker `w` (taken for `job`), with its errors re-raised here."""
+        if job.compiled and not w.compiled:
+            try:
+                self._prepare(w, job)
+            except _Lost as lost:
+                restarted = self._lose(w, lost.detail + " while readying the compiled step")
+                if job.deadline is not None and job.deadline <= time.monotonic():
+                    raise WorkerLost(lost.detail, restarted) from None
+                return fn(*args, deadline=job.deadline)
         try:
             data = pickle.dumps((fn, args, {"deadline": job.deadline}), pickle.HIGHEST_PROTOCOL)
         except BaseException:
@@ -441,6 +450,20 @@ class _Pool:
         if reply[2]:
             err.__cause__ = _RemoteTraceback(reply[2])
         raise err
+
+    def _prepare(self, w: _Worker, job: _Job) -> None:
+        """The first large architecture's job on this worker: numba imported and the compiled step
+        loaded from its cache (under a second) or compiled (about ten seconds, once after a deploy),
+        under WARM_TIMEOUT_S like a warm-up. Workers do it only when needed: numba takes 100+ MB. The
+        job's deadline moves by the time it took: it is not the run's cost."""
+        start = time.monotonic()
+        reply = pickle.loads(self._exchange(w, pickle.dumps((compiled_step.prepare, (), {})),
+                                            start + WARM_TIMEOUT_S))
+        if reply[0] != "ok":        # prepare() never raises; a worker that cannot is no worse than numpy
+            log.warning("the simulation worker could not ready the compiled step: %s", reply[1])
+        w.compiled = True
+        if job.deadline is not None:
+            job.deadline += time.monotonic() - start
 
     def _exchange(self, w: _Worker, data: bytes, end: float | None) -> bytes:
         """Send one job and wait for its answer; `_Lost` if the worker dies, is stopped for STOPPED_S,
@@ -536,7 +559,7 @@ _pool = _Pool()
 
 # ---- the public face -------------------------------------------------------------------------------
 def call(fn: Callable[..., Any], *args: Any, deadline: float | None = None, background: bool = False,
-         session: str | None = None, cost: float = 1.0) -> Any:
+         session: str | None = None, cost: float = 1.0, compiled: bool = False) -> Any:
     """`fn(*args, deadline=deadline)` in the worker process when one is ready, else here.
 
     `deadline` is a `time.monotonic()` value (the same clock in every process on one machine): the
@@ -545,13 +568,15 @@ def call(fn: Callable[..., Any], *args: Any, deadline: float | None = None, back
     replaced; the run is then done here if time is left, else `WorkerLost` is raised. `background`
     runs wait while urgent ones are waiting; `session` (a Streamlit session id; None: anonymous) and
     `cost` (simulated steps × nodes; above HEAVY_COST a run is heavy) make the turns fair, and a light
-    urgent run goes on here rather than wait behind heavy work. Exceptions raised by `fn` reach the
+    urgent run goes on here rather than wait behind heavy work. `compiled`: the run steps a large
+    architecture (sim.compiled.wanted), so a worker that has not yet readied the compiled step does
+    that first, and the deadline moves by the time it took. Exceptions raised by `fn` reach the
     caller unchanged.
     """
     size = workers()
     if size == 0:
         return fn(*args, deadline=deadline)
-    job = _Job(session or "", cost > HEAVY_COST, background, deadline)
+    job = _Job(session or "", cost > HEAVY_COST, background, deadline, compiled)
     w = _pool.take(job, size)
     if w is None:
         return fn(*args, deadline=deadline)

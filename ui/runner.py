@@ -26,7 +26,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
 import sim
-from sim import challenge
+from sim import challenge, compiled
 from sim.sweep import SweepResult, point_scenario, sweep
 from ui import architecture, guard
 from viz.runs import compare_view, csv_view, lab_view, on_architecture, player_view, point_outcome
@@ -79,7 +79,8 @@ def _compute(fn: Callable[..., Any], scenario: sim.Scenario, *args: Any, session
     if chosen is None:
         return guard.compute(fn, scenario, *args, session=session, cost=cost(scenario))
     return guard.compute(on_architecture, scenario, chosen.text, fn.__name__, *args, session=session,
-                         cost=float(scenario.steps * chosen.graph.number_of_nodes()))
+                         cost=float(scenario.steps * chosen.graph.number_of_nodes()),
+                         compiled=compiled.wanted(chosen.graph))
 
 
 def estimate_s(scenario: sim.Scenario) -> float:

@@ -219,3 +219,30 @@ def test_a_hall_s_blast_radius_matches_networkx_and_runs(arch_page, app_url):
     assert not dialogs
     assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
     assert not off_machine(watch, app_url)
+
+
+def test_a_500_node_architecture_steps_compiled_in_the_explainer(arch_page, app_url, home):
+    """A large architecture (sim.compiled.wanted) from the Architecture page plays in the Explainer:
+    the worker readies the compiled step for its first run (never against the run's budget), the
+    switch's run arrives, and the cascade shows on the 500 nodes."""
+    from benchmarks.generate import generate_text  # noqa: PLC0415
+    from tests.e2e.browser_helpers import streamlit_log  # noqa: PLC0415
+
+    page, watch, dialogs = arch_page
+    upload(page, "generated-500.toml", generate_text(500))
+    assert "generated 500 nodes" in page.locator("body").inner_text()
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Explainer").click()
+    page.wait_for_selector(".lo-player[data-drawn='1']", timeout=90_000)
+    page.wait_for_function("window.player && window.player.charts() > 0", timeout=90_000)
+    assert len(page.evaluate("player.states()")) >= 500
+    version = page.evaluate("player.version()")
+    page.get_by_role("switch", name="Data center power").click()
+    page.wait_for_function(f"player.version() > {version}", timeout=60_000)
+    page.evaluate("player.seek(player.time() + 900)")
+    states = page.evaluate("player.states()")
+    assert sum(s != "up" for s in states.values()) > 50, states     # the cut reaches the services
+    assert not dialogs
+    assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
+    assert not off_machine(watch, app_url)
+    log = streamlit_log(home, app_url).read_text()
+    assert "step in numpy" not in log and "Traceback" not in log

@@ -135,8 +135,8 @@ def test_a_kernel_that_cannot_compile_leaves_the_numpy_step(graphs, monkeypatch,
     assert run(Scenario(duration_min=10.0), g).t_s                            # and runs go on, in numpy
 
 
-def test_prepare_readies_the_kernel_for_the_workers():
-    import sim.prepared  # noqa: PLC0415 — what the worker's fork server imports
-
-    assert sim.prepared.READY is True
+def test_prepare_readies_the_kernel_and_wanted_follows_the_size(graphs):
     assert compiled.prepare() is True and compiled._compiled["kernel"].signatures
+    assert compiled._compiled["classify"].signatures
+    assert compiled.wanted(graphs["generated"])                                  # 250 nodes
+    assert not compiled.wanted(load_architecture(ARCHITECTURES / "social_video.toml"))

@@ -78,6 +78,14 @@ def nap(seconds: float, tag: str, *, deadline: float | None = None) -> tuple[str
     return tag, os.getpid(), start, time.monotonic()
 
 
+def compiled_here(scenario: sim.Scenario, *, deadline: float | None = None) -> tuple[bool, float, float | None]:
+    """Whether this process has the compiled step ready, when the job started, and its deadline."""
+    from sim import compiled  # noqa: PLC0415
+
+    kernel = compiled._compiled.get("kernel")
+    return bool(kernel is not None and kernel.signatures), time.monotonic(), deadline
+
+
 def quick_warm_up() -> bool:
     return True
 
@@ -102,6 +110,22 @@ def test_a_run_in_the_worker_equals_a_run_here(worker):
     s = sim.Scenario(power_cut_min=5.0, duration_min=40.0)
     assert pool.call(where, s) != os.getpid()          # it really ran elsewhere
     assert pool.call(player_view, s, True) == player_view(s, True)
+
+
+def test_a_worker_readies_the_compiled_step_only_for_a_large_architecture(worker):
+    """Workers do not load numba until a job needs it (100+ MB); the time it takes moves the job's
+    deadline, which would have passed by then."""
+    from sim import compiled  # noqa: PLC0415
+
+    if not compiled.available():
+        pytest.skip("numba is not installed")
+    s = sim.Scenario()
+    assert pool.call(compiled_here, s)[0] is False
+    asked = time.monotonic() + 0.05
+    ready, started, deadline = pool.call(compiled_here, s, deadline=asked, compiled=True)
+    assert ready and started > asked and deadline > started
+    again = time.monotonic() + 5.0
+    assert pool.call(compiled_here, s, deadline=again, compiled=True)[0::2] == (True, again)     # once per worker
 
 
 def test_errors_come_back_unchanged(worker):
