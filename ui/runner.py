@@ -23,7 +23,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 import sim
 from sim import challenge, compiled
@@ -78,9 +79,27 @@ def _compute(fn: Callable[..., Any], scenario: sim.Scenario, *args: Any, session
     chosen = architecture.current() if chosen is _ASK else chosen
     if chosen is None:
         return guard.compute(fn, scenario, *args, session=session, cost=cost(scenario))
-    return guard.compute(on_architecture, scenario, chosen.text, fn.__name__, *args, session=session,
-                         cost=float(scenario.steps * chosen.graph.number_of_nodes()),
-                         compiled=compiled.wanted(chosen.graph))
+    large = compiled.wanted(chosen.graph)
+    with _readying(large):
+        return guard.compute(on_architecture, scenario, chosen.text, fn.__name__, *args, session=session,
+                             cost=float(scenario.steps * chosen.graph.number_of_nodes()), compiled=large)
+
+
+_large_runs = threading.Event()         # set once this server has run a large architecture
+
+
+@contextmanager
+def _readying(large: bool) -> Iterator[None]:
+    """Around the first large architecture's run in this server: a spinner that says why it may wait
+    (the compiled step is readied first: about ten seconds the first time after a deploy)."""
+    if not large or _large_runs.is_set() or session() is None:
+        yield
+        return
+    import streamlit as st  # noqa: PLC0415 — only inside a page
+
+    with st.spinner(guard.text("readying")):
+        yield
+    _large_runs.set()
 
 
 def estimate_s(scenario: sim.Scenario) -> float:
@@ -221,8 +240,9 @@ def timeline(scenario: sim.Scenario) -> sim.Timeline:
     check(scenario)
     chosen = architecture.current()
     graph = chosen.graph if chosen is not None else None
-    return RESULTS.get(_key("timeline", scenario, ()), lambda: guard.run_here(scenario, graph),
-                       lambda tl: tl.approx_bytes())
+    with _readying(graph is not None and compiled.wanted(graph)):
+        return RESULTS.get(_key("timeline", scenario, ()), lambda: guard.run_here(scenario, graph),
+                           lambda tl: tl.approx_bytes())
 
 
 def derived(key: Any, make: Callable[[], Any]) -> Any:
