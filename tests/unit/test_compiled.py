@@ -21,7 +21,7 @@ from sim.engine import OverBudget
 from sim.interventions import parse
 from sim.simulation import Simulation
 from sim.traffic import TrafficModel
-from tests.unit.test_vector import SCENARIOS, SHAPES, _scenario
+from tests.unit.test_vector import SCENARIOS, SHAPES, _runs, _scenario, restored_mid_run
 from tests.unit.timelines import assert_same
 
 ARCHITECTURES = Path(__file__).resolve().parents[2] / "sim" / "architectures"
@@ -37,11 +37,7 @@ def graphs():
 
 
 def _pure_and_compiled(g, s, monkeypatch):
-    out = []
-    for threshold in (10**9, 0):            # pure, then over arrays (compiled: numba is installed)
-        monkeypatch.setattr("sim.traffic.VECTOR_MIN_NODES", threshold)
-        out.append(run(s, g))
-    return out
+    return _runs(g, s, monkeypatch)         # pure, then over arrays: compiled (numba is installed)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -94,18 +90,7 @@ def test_the_path_follows_the_size_and_the_switch(graphs):
 
 
 def test_a_snapshot_restored_mid_run_continues_exactly_on_the_compiled_path(graphs):
-    g = graphs["generated"]
-    s = _scenario("budget, shedding, breakers", g)
-    whole = run(s, g)
-    sim = Simulation(s, g)
-    assert sim.model.ka is not None
-    for _ in range(100):
-        sim.step()
-    again = Simulation(s, g)
-    again.restore(sim.snapshot(), whole)
-    while again.step():
-        pass
-    assert_same(again.timeline(), whole)
+    assert restored_mid_run(graphs["generated"]).model.ka is not None      # state written in place, too
 
 
 def test_compiling_is_not_counted_in_a_runs_time_budget(graphs, monkeypatch):

@@ -104,20 +104,24 @@ def test_the_path_follows_the_size(graphs):
     assert Simulation(Scenario()).model.vp is None          # the examples keep the exact pure path
 
 
-def test_a_snapshot_restored_mid_run_continues_exactly_on_the_numpy_path(graphs):
-    g = graphs["generated"]
+def restored_mid_run(g) -> Simulation:
+    """A run's snapshot after 100 steps, restored into a new simulation and run to the end, equals
+    the whole run; returns the simulation the snapshot was taken from (to check which path ran)."""
     s = _scenario("budget, shedding, breakers", g)
     whole = run(s, g)
     sim = Simulation(s, g)
-    assert sim.model.vp is not None
     for _ in range(100):
         sim.step()
-    cp = sim.snapshot()
     again = Simulation(s, g)
-    again.restore(cp, whole)
+    again.restore(sim.snapshot(), whole)
     while again.step():
         pass
     assert_same(again.timeline(), whole)
+    return sim
+
+
+def test_a_snapshot_restored_mid_run_continues_exactly_on_the_numpy_path(graphs):
+    assert restored_mid_run(graphs["generated"]).model.vp is not None
 
 
 @pytest.mark.parametrize("shape", SHAPES)
