@@ -8,8 +8,9 @@ over the same plan flattened into index arrays: the same order of operations, th
 same libm `exp` and `pow`. The state's fields are numpy arrays, as on the numpy path (sim.vector.to_arrays),
 so the classifier and every reader work unchanged; tests/unit/test_compiled.py compares the three paths.
 
-numba compiles the kernel on its first use in a process (about ten seconds) and keeps it in its cache
-(`__pycache__`, or NUMBA_CACHE_DIR), from which the next processes load it in under a second. Either
+numba compiles the kernel on its first use in a process (7 s on the development machine) and keeps it
+in its cache (`__pycache__`, or NUMBA_CACHE_DIR), from which the next processes load it in about a
+second. Either
 way a run's time budget leaves that out (TrafficModel.prepare_s); the simulation worker readies it
 before its first large architecture's run (`prepare`), and only then: numba takes 100+ MB.
 """
@@ -35,7 +36,9 @@ BREAKER_OPEN_S, BREAKER_TRIP, BREAKER_PROBE = 30.0, 0.5, 0.1
 POLICY_CODE = {"none": 0, "immediate": 1, "backoff": 2, "budget": 3}
 log = logging.getLogger(__name__)
 
-_compiled: dict[str, Any] = {}       # "kernel": the compiled _kernel, once numba has been imported
+# "numba": the module; "kernel": the compiled _kernel (None: numba missing, switched off or failing);
+# "classify": sim.states.classify_codes compiled (`jit`).
+_compiled: dict[str, Any] = {}
 
 
 def available() -> bool:
@@ -169,6 +172,7 @@ class ModelArrays:
         self.plans = {p: KernelPlan(tm, p) for p in tm.plans}
         self.root = np.array(tm.root, dtype=np.intp)
         self.avail: tuple[Any, np.ndarray] = (None, np.zeros(0))
+        self._allowed: tuple[Any, np.ndarray] = (None, np.zeros(0))
         self.extra: tuple[Any, np.ndarray] = (tm.st.extra_lat, np.asarray(tm.st.extra_lat, dtype=np.float64))
         cn, ce = tm.c_count * tm.n, tm.c_count * e
         # Scratch space of the kernel: arrivals (also the state's, as on the pure path a new list each
@@ -176,6 +180,14 @@ class ModelArrays:
         # requests, attempts and deadline shares per representative pair, sums per call.
         self.scratch = (np.zeros(cn), np.zeros(cn), np.zeros(cn), np.ones(ce), np.zeros(ce), np.zeros(ce),
                         np.zeros(e), np.zeros(e), np.zeros(e), np.zeros(e))
+
+    def allowed_array(self, allowed: Any) -> np.ndarray:
+        """st.allowed as an array: a list (until the deadline caps attempts) converted once per list."""
+        if isinstance(allowed, np.ndarray):
+            return allowed
+        if self._allowed[0] is not allowed:
+            self._allowed = (allowed, np.asarray(allowed, dtype=np.float64))
+        return self._allowed[1]
 
     def buffers(self, st: Any) -> tuple[np.ndarray, ...]:
         """The kernel's `bufs`: the state's arrays it writes in place (as sim.vector does), then scratch."""
@@ -185,9 +197,10 @@ class ModelArrays:
 
 
 def compile_for(tm: TrafficModel, ka: ModelArrays) -> float:
-    """Compile the kernel (or load it from numba's cache) if this process has not yet: one call on
-    this model's state, whose results are dropped (the kernel never writes into its inputs).
-    Returns the seconds it took (0 when it was ready), so that a run's time budget leaves it out."""
+    """Compile the kernel and the classifier's codes (or load them from numba's cache) if this process
+    has not yet: one call each on this model's state, with copies of the buffers the kernel writes in
+    place, so the state is left as it was. Returns the seconds it took (0 when they were ready), so
+    that a run's time budget leaves it out."""
     kernel = _compiled.get("kernel")
     if kernel is None or kernel.signatures:
         return 0.0
@@ -197,14 +210,13 @@ def compile_for(tm: TrafficModel, ka: ModelArrays) -> float:
     st = tm.st
     try:
         kernel(*_args(tm, ka, 1.0, np.ones(tm.n), np.asarray(tm.normal_demand(1.0)), False, False),
-               tuple(b.copy() for b in ka.buffers(st)))             # copies: the state is left as it was
+               tuple(b.copy() for b in ka.buffers(st)))
         i, f, b = np.zeros(0, np.intp), np.zeros(0), np.zeros(0, np.bool_)
         jit("classify", classify_codes)(i, i, i, i, i, f, i, i, f, b, f, f, f, f, b, b, False)
     except Exception:   # noqa: BLE001 — a kernel that cannot compile here: the numpy step runs instead
         log.exception("the compiled step is not available; large architectures step in numpy")
         _compiled["kernel"] = None
         tm.ka = None
-    st.cap_dirty = True
     return time.perf_counter() - t
 
 
@@ -242,7 +254,7 @@ def _args(tm: TrafficModel, ka: ModelArrays, dt: float, avail: np.ndarray, deman
     return (kp.td, kp.bu, ka.misc, kp.policy, kp.deadline_cap, kp.calm, float(tm.s.max_retries), tm.n, tm.e_count,
             tm.c_count, float(dt), np.asarray(st.capacity if len(st.capacity) else np.zeros(tm.n), dtype=np.float64),
             avail, demand, ka.root, bool(shedding), bool(breakers), float(st.now), st.queue, st.warm,
-            np.asarray(st.allowed, dtype=np.float64), st.breaker_until, st.half_open, ka.extra[1])
+            ka.allowed_array(st.allowed), st.breaker_until, st.half_open, ka.extra[1])
 
 
 def step(tm: TrafficModel, ka: ModelArrays, dt: float, avail: list[float], demand: list[float], shedding: bool,
