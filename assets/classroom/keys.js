@@ -12,7 +12,7 @@ const SKIP_ALL = "input:not([type=checkbox]), textarea, select, [contenteditable
 const ACTIVATES = "button, a, summary, [role=button], [role=link], input[type=checkbox], [role=switch], [role=checkbox]";
 const NEXT = new Set(["ArrowRight", "PageDown", "."]);
 const BACK = new Set(["ArrowLeft", "PageUp"]);
-const state = { trigger: null, seq: 0, installed: false, seekKey: null, touched: false };
+const state = { trigger: null, seq: 0, installed: false, seekKey: null, touched: false, owner: null };
 
 function onKey(e) {
   if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || !state.trigger) return;
@@ -69,20 +69,28 @@ function present() {
   if (window.player && typeof window.player.present === "function") window.player.present();
 }
 
-export default function ({ data, setTriggerValue }) {
+// The newest instance (known by its host element) owns the listeners: when Streamlit moves the
+// component (the presenter toggle puts it in a column), the new instance may mount before the old
+// one's cleanup runs, and that cleanup must not remove the listeners the new instance relies on.
+export default function ({ data, setTriggerValue, parentElement }) {
+  const mount = parentElement;
+  state.owner = mount;
   state.trigger = setTriggerValue;
   if (!state.installed) {
     window.addEventListener("keydown", onKey, true);
     window.addEventListener("pointerdown", onTouch, true);
     state.installed = true;
-    document.body.dataset.storyKeys = "on";   // the keys are listened to (tests wait for it)
   }
+  document.body.dataset.storyKeys = "on";     // the keys are listened to (tests wait for it)
   seek(data);
   return () => {
+    if (state.owner !== mount) return;          // a newer mount took over: its listeners stay
     window.removeEventListener("keydown", onKey, true);
     window.removeEventListener("pointerdown", onTouch, true);
     state.installed = false;
     state.seekKey = null;
+    state.owner = null;
+    state.trigger = null;
     delete document.body.dataset.storyKeys;
   };
 }

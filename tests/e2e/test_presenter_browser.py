@@ -174,3 +174,32 @@ def test_phone_explainer_first_screen(browser, app_url, artifacts):
     assert not found, json.dumps(found, indent=1)
     assert not errors, errors
     ctx.close()
+
+
+def test_story_keys_survive_a_remount_whose_old_cleanup_runs_last(browser):
+    """When the presenter toggle moves the story's keys into a column, Streamlit may mount the new
+    instance before it cleans up the old one. keys.js, loaded as the module Streamlit loads: mount
+    A, mount B, clean up A — B's keys still work; clean up B — no key is taken any more."""
+    from pathlib import Path  # noqa: PLC0415
+
+    js = (Path(__file__).resolve().parents[2] / "assets" / "classroom" / "keys.js").read_text()
+    page = browser.new_page()
+    page.set_content("<body><div id=a></div><div id=b></div></body>")
+    got = page.evaluate("""async (src) => {
+        const url = URL.createObjectURL(new Blob([src], {type: "text/javascript"}));
+        const mount = (await import(url)).default, sent = [];
+        const press = () => window.dispatchEvent(new KeyboardEvent("keydown", {key: "PageDown"}));
+        const a = mount({data: null, setTriggerValue: (...x) => sent.push(["a", ...x]),
+                         parentElement: document.getElementById("a")});
+        const b = mount({data: null, setTriggerValue: (...x) => sent.push(["b", ...x]),
+                         parentElement: document.getElementById("b")});
+        a();                                    // the old instance's cleanup, after the new mount
+        press();
+        const marked = document.body.dataset.storyKeys;
+        b();
+        press();
+        return {sent: sent.map(s => s[0] + ":" + s[1] + ":" + s[2].dir), marked,
+                after: document.body.dataset.storyKeys || null};
+    }""", js)
+    page.close()
+    assert got == {"sent": ["b:nav:1"], "marked": "on", "after": None}, got
