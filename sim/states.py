@@ -276,8 +276,8 @@ def classify_codes(prev_a: Any, rest_pos: Any, rest_codes: Any, feat_pos: Any, f
 
 class _VectorClassifier:
     """Classifier.classify's loop over traffic nodes and edge_failures, over arrays: for the graphs
-    whose traffic model steps over arrays (sim.compiled, sim.vector), with the same thresholds in the same order, so
-    the same codes and events. Holds only index arrays and caches keyed by the objects they were
+    whose traffic model steps over arrays (sim.compiled, sim.vector), with the same thresholds in the
+    same order, so the same codes and events. Holds only index arrays and caches keyed by the objects they were
     made from (never the run's state: snapshots are unaffected)."""
 
     def __init__(self, c: Classifier) -> None:

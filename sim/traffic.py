@@ -8,9 +8,10 @@ shedding, queues) and bottom-up for success and latency (timeouts, retries, fall
 Retries and cache fills feed on the previous step's outcome — that feedback is what makes a
 failure outlast its trigger. Plain Python over the (class, edge) pairs in use: for graphs of
 tens of nodes this is several times faster than small numpy arrays. From VECTOR_MIN_NODES traffic
-nodes the step runs in numpy instead, one topological level at a time (sim.vector): the same model,
-agreeing with this path to rounding, not bit for bit — which is why the examples and their goldens
-never take it.
+nodes the step runs over arrays instead: these loops compiled by numba (sim.compiled), equal to this
+path bit for bit, or — without numba — in numpy one topological level at a time (sim.vector), the
+same model agreeing with this path to rounding, not bit for bit. The examples and their goldens
+never take either.
 """
 
 from __future__ import annotations
