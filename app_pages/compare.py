@@ -15,8 +15,8 @@ from sim.__main__ import scenario_toml
 from sim.outcomes import format_value
 from classroom.ui import chart, title_with_presenter
 from ui import guard, runner
-from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
-                        seed_widgets, share_bar, show_notices, to_params, write_link)
+from ui.widgets import (control, ensure_widgets, from_params, incoming_link, kept_widgets, new_seed, page_url,
+                        read_widgets, seed_widgets, share_bar, show_notices, to_params, write_link)
 from viz.charts import CHART_IDS
 from viz.whatif import controls, escape_md, outcome_frame, scenario_lines, sections
 
@@ -65,7 +65,9 @@ def _apply(params: dict[str, str]) -> list[str]:
     st.session_state[P + "seed"] = scen["a"].seed
     return notices
 
+KEPT = [P + "seed", *(_key(side, "preset") for side in SIDES)]  # widgets read before they are drawn
 
+kept_widgets(KEPT)
 if P + "seed" not in st.session_state:
     for side in SIDES:
         st.session_state[_key(side, "preset")], st.session_state[_key(side, "scenario")] = DEFAULTS[side]
@@ -138,6 +140,7 @@ for side, col in zip(SIDES, st.columns(2)):
                 control(c, f"{P}{side}.", show_help=False)
         changed = scenario_lines(scenarios[side], st.session_state[_key(side, "preset")])
         st.markdown("**Changed from the preset:** " + (escape_md("; ".join(changed)) if changed else "nothing."))
+kept_widgets(KEPT)
 
 params = {**to_params(st.session_state[_key("a", "preset")], scenarios["a"], "a."),
           **to_params(st.session_state[_key("b", "preset")], scenarios["b"], "b.")}

@@ -14,7 +14,8 @@ from sim.links import SWEEP_DEFAULTS, SWEEP_KEYS, SWEEP_LIMITS, sweep_from_param
 from sim.sweep import KNOBS, compact, seeds_from, threshold, values_between
 from classroom.ui import chart, title_with_presenter
 from ui import guard, runner
-from ui.widgets import from_params, incoming_link, page_url, share_bar, show_notices, to_params, write_link
+from ui.widgets import (KEPT_SUFFIX, from_params, incoming_link, kept_widgets, page_url, share_bar, show_notices,
+                        to_params, write_link)
 from viz.whatif import SWEEP_OUTCOMES, escape_md, scenario_lines, sections, sweep_chart, sweep_frame
 
 P = "exp."
@@ -49,12 +50,14 @@ def _on_knob() -> None:
 def _use_lab() -> None:
     if "lab.scenario" in st.session_state:
         s = st.session_state["lab.scenario"]
-        st.session_state[P + "preset"] = st.session_state.get("lab.preset", DEFAULT_PRESET)
+        st.session_state[P + "preset"] = st.session_state.get("lab.preset" + KEPT_SUFFIX, DEFAULT_PRESET)
         st.session_state[P + "base"] = s
         st.session_state[P + "retry_policy"] = s.retry_policy
         st.session_state[P + "seed"] = int(s.seed)
 
+KEPT = [P + k for k in ("preset", "retry_policy", "seed", *SWEEP_KEYS)]  # every widget of the page
 
+kept_widgets(KEPT)
 if P + "base" not in st.session_state:
     _seed_widgets(DEFAULT_PRESET, sim.PRESETS[DEFAULT_PRESET].scenario, _cfg_defaults())
     st.session_state.update({P + "notices": [], P + "notice_for": None, P + "result": None})
@@ -98,6 +101,7 @@ n4.number_input("Window (minutes after the cut)", min_value=SWEEP_LIMITS["window
                 help="Each run ends this long after the power cut.")
 st.selectbox("Outcome to plot", list(SWEEP_OUTCOMES), key=P + "y", format_func=lambda k: SWEEP_OUTCOMES[k][0])
 st.markdown(TEXT["window"])
+kept_widgets(KEPT)
 
 # ---- the configuration, in the URL ------------------------------------------------------------------
 preset = st.session_state[P + "preset"]

@@ -16,8 +16,8 @@ from sim import operator
 from sim.__main__ import scenario_toml
 from classroom.ui import presenting, title_with_presenter
 from ui import architecture, guard, runner
-from ui.widgets import (control, ensure_widgets, from_params, incoming_link, new_seed, page_url, read_widgets,
-                        seed_widgets, share_bar, show_notices, to_params, write_link)
+from ui.widgets import (control, ensure_widgets, from_params, incoming_link, kept_widgets, new_seed, page_url,
+                        read_widgets, seed_widgets, share_bar, show_notices, to_params, write_link)
 from viz.presenter import presenter_payload
 from viz.whatif import controls, escape_md, groups, outcome_frame, scenario_lines, sections
 
@@ -73,6 +73,7 @@ if P + "scenario" not in st.session_state:
     st.session_state.update({P + "scenario": sim.PRESETS[sim.DEFAULT_PRESET].scenario, P + "preset": sim.DEFAULT_PRESET,
                              P + "epoch": 0, P + "ack": "", P + "error": "", P + "notices": []})
     seed_widgets(P, st.session_state[P + "scenario"], FIELDS)
+kept_widgets([P + "preset"])
 
 link_params = incoming_link(P + "url")
 if link_params is not None:  # a link was opened (or edited by hand): it wins over the widgets
@@ -106,6 +107,7 @@ notice_slot = st.empty()  # always present, so nothing above the player appears 
 
 st.selectbox("Preset", list(sim.PRESETS), key=P + "preset", on_change=_on_preset,
              format_func=lambda k: sim.PRESETS[k].title)
+kept_widgets([P + "preset"])
 preset = sim.PRESETS[st.session_state[P + "preset"]]
 st.markdown(preset.summary)
 with st.expander(f"About this preset: {preset.title}"):

@@ -153,6 +153,8 @@ FACTS = prose_facts(chapter.body, chapter.after, chapter.try_this,
 prediction = st.session_state.predictions.get(qid) if qid else None
 revealed = not qid or prediction is not None
 
+if "chapter_pick" not in st.session_state:  # Streamlit dropped the picker's state while another page was shown
+    st.session_state.chapter_pick = idx
 top = st.columns([3, 2, 1.2, 1.2], vertical_alignment="bottom")
 top[0].selectbox("Chapter", range(len(CHAPTERS)), key="chapter_pick", on_change=_on_pick,
                  format_func=lambda i: f"{i + 1}. {CHAPTERS[i].title}")

@@ -54,6 +54,22 @@ def seed_widgets(prefix: str, s: sim.Scenario, names: Iterable[str]) -> None:
         st.session_state[prefix + name] = widget_value(name, getattr(s, name))
 
 
+KEPT_SUFFIX = ".kept"  # the copies kept_widgets holds are under key + KEPT_SUFFIX
+
+
+def kept_widgets(keys: Iterable[str]) -> None:
+    """Widget values that outlive a visit to another page. Streamlit drops a widget's state on any
+    run that does not draw it, so a page reading one of its keys before drawing it (or drawing it
+    without a default) loses what the visitor chose. A copy under `key + KEPT_SUFFIX`, not a widget key,
+    is never dropped: call this before the widgets are read (it gives dropped values back) and after
+    they are drawn (it records what they hold)."""
+    for key in keys:
+        if key not in st.session_state and key + KEPT_SUFFIX in st.session_state:
+            st.session_state[key] = st.session_state[key + KEPT_SUFFIX]
+        if key in st.session_state:
+            st.session_state[key + KEPT_SUFFIX] = st.session_state[key]
+
+
 def ensure_widgets(prefix: str, s: sim.Scenario, names: Iterable[str]) -> None:
     """Seed only the widgets Streamlit forgot (it drops widget state when another page was shown)."""
     for name in names:

@@ -109,6 +109,18 @@ def test_next_walks_through_every_step_of_every_chapter(app):
     assert at.session_state.step == len(CHAPTERS[-1].steps) - 2 or at.session_state.chapter == len(CHAPTERS) - 2
 
 
+def test_the_chapter_picker_still_names_the_chapter_after_another_page(app):
+    """Streamlit drops the picker's state while another page is shown; the chapter itself is kept,
+    so the picker must show it again rather than chapter 1 above chapter 3's text."""
+    at = open_page(app, "app_pages/story.py")
+    at.selectbox(key="chapter_pick").set_value(2).run()
+    at.switch_page("app_pages/about.py").run()
+    at.switch_page("app_pages/story.py").run()
+    assert not at.exception
+    assert at.session_state.chapter == 2 and at.selectbox(key="chapter_pick").value == 2
+    assert at.title[0].value.startswith("3.")
+
+
 def test_no_stray_none_after_next(app):
     """Issue 14: a "None" box appeared at the top of the Story after every Next (Streamlit's magic
     wrote the value of a conditional expression in the button's callback)."""

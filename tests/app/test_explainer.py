@@ -178,3 +178,14 @@ def test_a_flip_to_a_run_already_simulated_sends_it_whole(app):
     ok(app)
     again = player_data(app)
     assert not again.get("partial") and again["id"] == whole["id"]
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "app_pages").glob("*.py")))
+def test_every_page_renders_again_after_another_page(app, page):
+    """Streamlit drops a widget's state when another page is shown: a page that reads one of its
+    widget keys before drawing it must still render when the visitor comes back."""
+    app.switch_page(f"app_pages/{page}").run()
+    ok(app)
+    app.switch_page("app_pages/about.py" if page != "about.py" else "app_pages/explainer.py").run()
+    app.switch_page(f"app_pages/{page}").run()
+    ok(app)

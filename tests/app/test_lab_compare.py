@@ -152,3 +152,42 @@ def test_compare_says_when_the_generators_brought_power_back():
     assert "generators took over" in b_line and utility in b_line, b_line
     key = [m.value for m in at.markdown if m.value.startswith("**A:**") or m.value.startswith("**B:**")]
     assert len(key) == 2 and all("Power cut" in k for k in key)
+
+
+def away_and_back(at: AppTest, page: str) -> AppTest:
+    """Another page, then this one again (Streamlit drops the widget state of the page left)."""
+    at.switch_page("app_pages/about.py").run()
+    return at.switch_page(page).run()
+
+
+def test_what_the_visitor_chose_survives_a_visit_to_another_page():
+    at = open_page("app_pages/lab.py")
+    at.selectbox(key="lab.preset").set_value("retry_storm").run()
+    at.number_input(key="lab.max_retries").set_value(1).run()
+    lab = dict(at.query_params)
+    away_and_back(at, "app_pages/lab.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="lab.preset").value == "retry_storm"
+    assert dict(at.query_params) == lab
+
+    at.switch_page("app_pages/compare.py").run()
+    at.selectbox(key="cmp.b.preset").set_value("retry_storm").run()
+    at.number_input(key="cmp.seed").set_value(77).run()
+    compare = dict(at.query_params)
+    away_and_back(at, "app_pages/compare.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert (at.selectbox(key="cmp.b.preset").value, at.number_input(key="cmp.seed").value) == ("retry_storm", 77)
+    assert dict(at.query_params) == compare
+
+    at.switch_page("app_pages/experiment.py").run()
+    at.selectbox(key="exp.knob").set_value("max_retries").run()
+    at.number_input(key="exp.points").set_value(3)
+    at.number_input(key="exp.seed").set_value(9).run()
+    experiment = dict(at.query_params)
+    away_and_back(at, "app_pages/experiment.py")
+    assert not at.exception, [e.value for e in at.exception]
+    assert dict(at.query_params) == experiment
+    (use_lab,) = [b for b in at.button if b.label == "Use the Lab's settings"]
+    use_lab.click().run()  # the Lab's widgets were dropped two pages ago; its preset is still known
+    assert at.selectbox(key="exp.preset").value == "retry_storm"
+    assert at.session_state["exp.base"] == at.session_state["lab.scenario"]
