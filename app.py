@@ -23,8 +23,11 @@ def main() -> None:
         st.Page(ROOT / "app_pages" / "teacher.py", title="Teacher notes", icon=":material/school:"),
         st.Page(ROOT / "app_pages" / "about.py", title="About the model", icon=":material/info:"),
     ])
-    _architecture_note()
-    page.run()
+    note = st.sidebar.empty()
+    try:
+        page.run()
+    finally:  # after the page, which may just have chosen another architecture
+        _architecture_note(note)
 
     @st.cache_resource(show_spinner=False)
     def _settle_heap() -> bool:
@@ -39,8 +42,9 @@ def main() -> None:
     _settle_heap()
 
 
-def _architecture_note() -> None:
-    """Every page says which architecture it simulates when it is not the built-in app."""
+def _architecture_note(slot) -> None:
+    """Every page says (in the sidebar slot kept for it) which architecture it simulates when it is
+    not the built-in app."""
     import streamlit as st
 
     from ui import architecture
@@ -48,7 +52,7 @@ def _architecture_note() -> None:
 
     chosen = architecture.current()
     if chosen is not None:
-        st.sidebar.markdown(f"Simulating **{escape_md(chosen.graph.graph.get('name', 'your architecture'))}** "
+        slot.markdown(f"Simulating **{escape_md(chosen.graph.graph.get('name', 'your architecture'))}** "
                             "(chosen on the Architecture page).")
 
 

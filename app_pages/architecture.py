@@ -138,8 +138,9 @@ st.markdown(TEXT["intro"].strip())
 pick, upload = st.columns(2)
 pick.selectbox("Start from an example", list(EXAMPLES), index=None, key=P + "example", on_change=_on_example,
                format_func=lambda n: EXAMPLES[n].title, placeholder="Choose an example…")
-upload.file_uploader("…or upload a TOML file", type=["toml", "txt"], key=P + "upload", on_change=_on_upload,
-                     max_upload_size=1)
+upload.file_uploader(f"…or upload a TOML file (at most {ARCHITECTURE_MAX_BYTES // 1024} KB)", type=["toml", "txt"],
+                     key=P + "upload", on_change=_on_upload, max_upload_size=1,  # whole MB only: 1 is the least
+                     help=say("upload_help", kb=ARCHITECTURE_MAX_BYTES // 1024))
 
 # Validate what is in the editor; a valid text becomes the session's architecture at once.
 text = str(st.session_state[P + "editor"])
@@ -158,7 +159,7 @@ with ref.container(height=520, border=True):
 
 status = st.empty()
 if link_notice:
-    status.error(say("link_failed") + "\n\n`" + escape_md(link_notice) + "`", icon="⚠️")
+    status.error(say("link_failed") + "\n\n" + escape_md(link_notice), icon="⚠️")
 elif problem:
     which = "upload_failed" if upload_problem else "invalid"
     status.error(say(which, name=_name()) + "\n\n" + escape_md(problem), icon="⚠️")
@@ -176,6 +177,8 @@ if ex is not None:
         st.markdown(escape_md(ex.summary) + "\n\n" + ex.story)
 
 # ---- download and link --------------------------------------------------------------------------
+if problem:
+    st.caption(say("saved_last_valid", name=_name()))
 d1, d2 = st.columns([1, 3])
 d1.download_button("Download the architecture", architecture.text(), file_name=archpage.download_name(source),
                    mime="application/toml", key=P + "download")

@@ -67,6 +67,10 @@ def _open(app):
     return app
 
 
+def sidebar_text(at) -> str:
+    return "\n".join(m.value for m in at.sidebar.markdown)
+
+
 def _chosen(app):
     return app.session_state[architecture.KEY] if architecture.KEY in app.session_state else None
 
@@ -76,6 +80,7 @@ def test_an_example_is_used_by_the_lab_and_an_invalid_edit_keeps_it(app):
     assert "built-in" in at.success[0].value
     at.selectbox(key="arch.example").select("two_sites").run()
     assert not at.exception and "Two sites" in at.success[0].value
+    assert "Simulating **Two sites" in sidebar_text(at)           # in the same run, not one behind
     chosen = _chosen(at)
     assert chosen is not None and chosen.source == "two_sites.toml"
     at = type_text(at, chosen.text.replace('kind = "datastore"', 'kind = "databse"', 1))
@@ -83,6 +88,7 @@ def test_an_example_is_used_by_the_lab_and_an_invalid_edit_keeps_it(app):
     msg = at.error[0].value
     assert "keeps the last valid architecture" in msg and "databse" in msg and "line" in msg
     assert _chosen(at) == chosen                                   # not replaced
+    assert any("download and the link below hold the last valid" in c.value for c in at.caption)
     at.switch_page("app_pages/lab.py").run()
     assert not at.exception
     assert player_nodes(at) == set(chosen.graph)
@@ -100,6 +106,8 @@ def test_a_broken_link_says_so_and_keeps_the_architecture(app):
     app.query_params["arch"] = "not-a-real-architecture"
     at = _open(app)
     assert "cannot be used" in at.error[0].value and _chosen(at) is None
+    # escaped for Markdown, so not inside a code span, where the escapes would show as backslashes
+    assert "copied whole?\\)" in at.error[0].value and "`" not in at.error[0].value
 
 
 def test_blast_radius_prediction_and_run(app):
