@@ -30,6 +30,7 @@ COLORS = {"facility": "#F0E442", "infrastructure": "#E69F00", "datastore": "#56B
 SHAPES = {"facility": "square", "infrastructure": "hexagon", "datastore": "triangleDown", "queue": "triangle",
           "cache": "diamond", "service": "dot", "edge": "dot", "feature": "star"}
 MAX_PATH_SHOWN = 12
+GROUP_ABOVE = 120  # more nodes than this: the graph offers find, group columns and show all (as the player does)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def graph_html(g: nx.DiGraph, focus: str | tuple[str, ...] | list[str] | None = 
     summary = (f"{g.graph.get('name', 'Architecture')}: {g.number_of_nodes()} nodes "
                f"({', '.join(f'{c} {k}' for k, c in kinds.items())}), {g.number_of_edges()} edges. "
                "Arrows point from a node to what it depends on.")
-    data = {"nodes": nodes, "edges": edges, "summary": summary, "colors": COLORS}
+    data = {"nodes": nodes, "edges": edges, "summary": summary, "colors": COLORS, "group_above": GROUP_ABOVE}
     template = (ASSETS / "architecture_page" / "graph.html").read_text(encoding="utf-8")
     return template.replace("__DATA__", safe_json(data))
 

@@ -246,3 +246,55 @@ def test_a_500_node_architecture_steps_compiled_in_the_explainer(arch_page, app_
     assert not off_machine(watch, app_url)
     log = streamlit_log(home, app_url).read_text()
     assert "step in numpy" not in log and "Traceback" not in log
+
+
+def graph_frame(page):
+    """The Architecture graph's frame, once its script has run (window.archGraph)."""
+    page.frame_locator('iframe[title="Architecture graph"]').locator("#graph canvas").wait_for(timeout=30_000)
+    frame = page.locator('iframe[title="Architecture graph"]').element_handle().content_frame()
+    frame.wait_for_function("typeof window.archGraph === 'object'", timeout=30_000)
+    return frame
+
+
+def in_view(frame, node: str) -> bool:
+    return frame.evaluate("""(id) => { const n = archGraph.network, p = n.canvasToDOM(n.getPosition(id));
+        const c = document.querySelector('#graph canvas');
+        return p.x >= 0 && p.y >= 0 && p.x <= c.clientWidth && p.y <= c.clientHeight; }""", node)
+
+
+def test_a_500_node_graph_opens_grouped_finds_a_node_and_shows_the_chosen_one(arch_page, app_url):
+    """Issue 15: the graph stays usable at 500 nodes. Fitted whole it was a sliver, and a node picked
+    for its blast radius could not be seen: it opens with each column collapsed, finds a node by
+    name, and zooms to a chosen node at a readable scale."""
+    from benchmarks.generate import generate_text  # noqa: PLC0415
+    from sim import parse_architecture  # noqa: PLC0415
+    from viz.layout import layered_layout  # noqa: PLC0415
+
+    page, watch, dialogs = arch_page
+    text = generate_text(500)
+    upload(page, "generated-500.toml", text)
+    frame = graph_frame(page)
+    xy = layered_layout(parse_architecture(text))
+    columns = {x for x, _ in xy.values()}
+    assert frame.evaluate("archGraph.grouped()")
+    assert frame.evaluate("archGraph.network.body.nodeIndices.length") == len(columns)   # one box a column
+    assert frame.get_by_role("button", name="Group columns").get_attribute("aria-pressed") == "true"
+
+    frame.get_by_label("Find a node", exact=True).fill("s1k")
+    frame.get_by_label("Find a node", exact=True).press("Enter")
+    assert frame.locator("#find-result").inner_text().startswith("s1k — service (s1k)")
+    assert not frame.evaluate("archGraph.grouped()") and frame.evaluate("archGraph.network.getSelectedNodes()") == ["s1k"]
+    assert in_view(frame, "s1k") and frame.evaluate("archGraph.network.getScale()") >= 0.9
+    drawn = frame.evaluate("archGraph.network.getPositions()")       # ungrouped: every node back in its place
+    assert {n: (round(p["x"]), round(p["y"])) for n, p in drawn.items()} == {n: (round(x), round(y)) for n, (x, y) in xy.items()}
+    frame.get_by_label("Find a node", exact=True).fill("no such node")
+    frame.get_by_role("button", name="Find").click()
+    assert frame.locator("#find-result").inner_text() == "No node called “no such node”."
+
+    choose(page, "Node", "s1k")
+    frame = graph_frame(page)
+    assert frame.locator("#find-result").inner_text().startswith("Showing what was chosen")
+    assert in_view(frame, "s1k") and frame.evaluate("archGraph.network.getScale()") >= 0.5
+    assert not dialogs
+    assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
+    assert not off_machine(watch, app_url)
