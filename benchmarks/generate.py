@@ -7,15 +7,26 @@ layers, so every node is reachable and the call graph has no cycles.
 Files are written compactly (`compact`): a 2,000-node file in the usual one-table-per-node style
 is 370–430 KB, over the 256 KB a file may have (sim.files); this form holds the same graph in
 200–250 KB, so the benchmarks load it like any user's file.
+
+To try one in the app (upload it on the Architecture page) or on the command line:
+
+    python benchmarks/generate.py --nodes 500 > gen500.toml
+    python benchmarks/generate.py --nodes 500 --dense -o dense500.toml
 """
 
 from __future__ import annotations
 
+import argparse
 import random
+import sys
+from pathlib import Path
 
 import networkx as nx
 
-from sim import parse_architecture
+if __name__ == "__main__":  # run as a script: the repository's packages first on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sim import parse_architecture  # noqa: E402
 
 HALLS = [{"id": "A"}, {"id": "B", "ups_load": 0.85}]
 FACILITY = [{"id": "utility", "kind": "facility", "role": "utility"},
@@ -158,3 +169,27 @@ def dense_text(nodes: int = 500, seed: int = 0, features: int = 8, layers: int =
                 calls.add((src, rng.choice(below)))
     edges = [(src, dst, {"cache_miss": src.startswith("cache"), "retry": True}) for src, dst in sorted(calls)]
     return compact(f"dense {nodes} nodes", out, edges)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write one generated architecture (TOML) to a file or standard output."""
+    ap = argparse.ArgumentParser(description="Write a large synthetic architecture (TOML) for the app or the CLI.")
+    ap.add_argument("--nodes", type=int, default=500, help="about how many nodes in all (default 500; at most 2000)")
+    ap.add_argument("--dense", action="store_true",
+                    help="ten layers, each node called by two callers, every call retried: the benchmarks' worst "
+                         "case, degraded from the first minute (default: the generated shape, healthy until the cut)")
+    ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    ap.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    args = ap.parse_args(argv)
+    if not 20 <= args.nodes <= 2000:
+        ap.error("--nodes must be between 20 and 2000 (a file may have at most 2,000 nodes)")
+    text = (dense_text if args.dense else generate_text)(args.nodes, args.seed)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,3 +25,15 @@ def test_the_compact_form_omits_defaults_and_shortens_ids():
     assert '{id="s0",kind="service",halls=["A"]}' in text and '{from="f0",to="s0"}' in text
     g = parse_architecture(text)
     assert g.nodes["s0"]["capacity"] == 2.5 and g.edges["f0", "s0"]["kind"] == "call"
+
+
+def test_the_command_line_writes_a_file_the_app_loads_and_refuses_impossible_sizes(tmp_path, capsys):
+    from benchmarks.generate import main
+    out = tmp_path / "dense.toml"
+    assert main(["--nodes", "300", "--dense", "-o", str(out)]) == 0
+    assert load_architecture(out).number_of_nodes() == 300
+    assert main(["--nodes", "60"]) == 0
+    assert parse_architecture(capsys.readouterr().out).number_of_nodes() == 60
+    with pytest.raises(SystemExit) as stop:
+        main(["--nodes", str(MAX_NODES + 1)])
+    assert stop.value.code == 2 and "at most 2,000 nodes" in capsys.readouterr().err
