@@ -6,6 +6,7 @@ independent networkx computation finds."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from urllib.parse import urlsplit
 
 import networkx as nx
@@ -226,7 +227,9 @@ def test_a_500_node_architecture_steps_compiled_in_the_explainer(arch_page, app_
     the worker readies the compiled step for its first run (never against the run's budget), the
     switch's run arrives, and the cascade shows on the 500 nodes."""
     from benchmarks.generate import generate_text  # noqa: PLC0415
+    from sim import parse_architecture  # noqa: PLC0415
     from tests.e2e.browser_helpers import streamlit_log  # noqa: PLC0415
+    from viz.layout import layered_layout  # noqa: PLC0415
 
     page, watch, dialogs = arch_page
     upload(page, "generated-500.toml", generate_text(500))
@@ -235,6 +238,17 @@ def test_a_500_node_architecture_steps_compiled_in_the_explainer(arch_page, app_
     page.wait_for_selector(".lo-player[data-drawn='1']", timeout=90_000)
     page.wait_for_function("window.player && window.player.charts() > 0", timeout=90_000)
     assert len(page.evaluate("player.states()")) >= 500
+    # Group columns and back: one box a column of two or more, then every node where it was
+    g = parse_architecture(generate_text(500))
+    columns = Counter(x for x, _ in layered_layout(g).values())
+    some = [n for n in g if g.nodes[n]["kind"] == "feature"][:1] + ["s1k", "d10"]
+    before = {n: page.evaluate("(n) => player.nodePosition(n)", n) for n in some}
+    page.evaluate("player.group(true)")
+    assert page.evaluate("player.groups()") == sum(c > 1 for c in columns.values())
+    page.evaluate("player.group(false)")
+    assert page.evaluate("player.groups()") == 0
+    after = {n: page.evaluate("(n) => player.nodePosition(n)", n) for n in some}
+    assert all(abs(before[n]["x"] - after[n]["x"]) < 1 and abs(before[n]["y"] - after[n]["y"]) < 1 for n in some), (before, after)
     version = page.evaluate("player.version()")
     page.get_by_role("switch", name="Data center power").click()
     page.wait_for_function(f"player.version() > {version}", timeout=60_000)
