@@ -115,7 +115,11 @@ class Session:
             kind = fm.WhichOneof("type")
             if fm.metadata.cacheable and fm.hash:
                 self.cached.add(fm.hash)
-            if kind == "ref_hash":
+            if kind == "navigation" and fm.navigation.page_script_hash:
+                # the page being shown, as the browser learns it (an element's active_script_hash may be
+                # app.py's: app.py draws into the sidebar around the page)
+                self.page_hash = fm.navigation.page_script_hash
+            elif kind == "ref_hash":
                 run.payload_ref = True
             elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
                 self._element(fm, run)
@@ -131,8 +135,6 @@ class Session:
     def _element(self, fm: ForwardMsg, run: Run) -> None:
         el = fm.delta.new_element
         kind = el.WhichOneof("type")
-        if fm.metadata.active_script_hash and not self.page_hash:
-            self.page_hash = fm.metadata.active_script_hash
         if kind in ("selectbox", "number_input"):
             w = getattr(el, kind)
             key = w.id.rsplit("-", 1)[-1]
