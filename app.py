@@ -53,7 +53,7 @@ def _architecture_note(slot) -> None:
     chosen = architecture.current()
     if chosen is not None:
         slot.markdown(f"Simulating **{escape_md(chosen.graph.graph.get('name', 'your architecture'))}** "
-                            "(chosen on the Architecture page).")
+                      "(chosen on the Architecture page).")
 
 
 # Streamlit runs this file as __main__; a simulation worker process (ui/pool.py, multiprocessing)

@@ -65,6 +65,7 @@ def _apply(params: dict[str, str]) -> list[str]:
     st.session_state[P + "seed"] = scen["a"].seed
     return notices
 
+
 KEPT = [P + "seed", *(_key(side, "preset") for side in SIDES)]  # widgets read before they are drawn
 
 kept_widgets(KEPT)

@@ -55,6 +55,7 @@ def _use_lab() -> None:
         st.session_state[P + "retry_policy"] = s.retry_policy
         st.session_state[P + "seed"] = int(s.seed)
 
+
 KEPT = [P + k for k in ("preset", "retry_policy", "seed", *SWEEP_KEYS)]  # every widget of the page
 
 kept_widgets(KEPT)
