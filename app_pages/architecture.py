@@ -20,6 +20,7 @@ from string import Template
 import streamlit as st
 
 import sim
+from sim.architecture import MAX_NODES
 from sim.blast import action_radius, blast_radius, can_stop, compare_with, hall_nodes, hall_radius, halls, touched
 from sim.files import ARCHITECTURE_MAX_BYTES
 from sim.interventions import KINDS, Intervention, InterventionError, describe, parse, target_problem
@@ -140,7 +141,7 @@ pick.selectbox("Start from an example", list(EXAMPLES), index=None, key=P + "exa
                format_func=lambda n: EXAMPLES[n].title, placeholder="Choose an example…")
 upload.file_uploader(f"…or upload a TOML file (at most {ARCHITECTURE_MAX_BYTES // 1024} KB)", type=["toml", "txt"],
                      key=P + "upload", on_change=_on_upload, max_upload_size=1,  # whole MB only: 1 is the least
-                     help=say("upload_help", kb=ARCHITECTURE_MAX_BYTES // 1024))
+                     help=say("upload_help", kb=ARCHITECTURE_MAX_BYTES // 1024, nodes=f"{MAX_NODES:,}"))
 
 # Validate what is in the editor; a valid text becomes the session's architecture at once.
 text = str(st.session_state[P + "editor"])

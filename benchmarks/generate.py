@@ -27,6 +27,7 @@ if __name__ == "__main__":  # run as a script: the repository's packages first o
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sim import parse_architecture  # noqa: E402
+from sim.architecture import MAX_NODES  # noqa: E402
 
 HALLS = [{"id": "A"}, {"id": "B", "ups_load": 0.85}]
 FACILITY = [{"id": "utility", "kind": "facility", "role": "utility"},
@@ -174,15 +175,15 @@ def dense_text(nodes: int = 500, seed: int = 0, features: int = 8, layers: int =
 def main(argv: list[str] | None = None) -> int:
     """Write one generated architecture (TOML) to a file or standard output."""
     ap = argparse.ArgumentParser(description="Write a large synthetic architecture (TOML) for the app or the CLI.")
-    ap.add_argument("--nodes", type=int, default=500, help="about how many nodes in all (default 500; at most 2000)")
+    ap.add_argument("--nodes", type=int, default=500, help=f"about how many nodes in all (default 500; at most {MAX_NODES})")
     ap.add_argument("--dense", action="store_true",
                     help="ten layers, each node called by two callers, every call retried: the benchmarks' worst "
                          "case, degraded from the first minute (default: the generated shape, healthy until the cut)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     ap.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     args = ap.parse_args(argv)
-    if not 20 <= args.nodes <= 2000:
-        ap.error("--nodes must be between 20 and 2000 (a file may have at most 2,000 nodes)")
+    if not 20 <= args.nodes <= MAX_NODES:
+        ap.error(f"--nodes must be between 20 and {MAX_NODES} (a file may have at most {MAX_NODES:,} nodes)")
     text = (dense_text if args.dense else generate_text)(args.nodes, args.seed)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
