@@ -309,6 +309,16 @@ def test_a_500_node_graph_opens_grouped_finds_a_node_and_shows_the_chosen_one(ar
     frame = graph_frame(page)
     assert frame.locator("#find-result").inner_text().startswith("Showing what was chosen")
     assert in_view(frame, "s1k") and frame.evaluate("archGraph.network.getScale()") >= 0.5
+
+    # On a phone the boxes stand in one column, what users do at the top (every column a box)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    shown = frame.evaluate("""() => { archGraph.setGrouped(false); archGraph.setGrouped(true);
+        const n = archGraph.network; return n.getPositions(n.body.nodeIndices); }""")
+    assert len(shown) == len(columns) and {round(p["x"]) for p in shown.values()} == {0}
+    top = min(shown, key=lambda k: shown[k]["y"])
+    features = sum(d["kind"] == "feature" for _, d in parse_architecture(text).nodes(data=True))
+    assert frame.evaluate("(id) => archGraph.network.body.nodes[id].options.label", top).startswith(f"{features} features")
     assert not dialogs
     assert not [e for e in watch.errors if not _PROBE.search(e)], watch.errors
     assert not off_machine(watch, app_url)
